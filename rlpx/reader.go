@@ -1,0 +1,230 @@
+package rlpx
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/devp2p-go/devp2p/rlp"
+)
+
+const (
+	// readBufSize is the pooled read buffer: frames up to this size are read
+	// in batches, many per system call.
+	readBufSize = 64 << 10
+	// idleBufSize is the inline buffer used while no data is pending, so an
+	// idle connection holds no pooled buffer. It fits a whole Ping frame.
+	idleBufSize = 64
+	// largeFrameStep is the first allocation for a frame that does not fit
+	// the read buffer; the buffer then grows as data arrives, so a peer that
+	// announces 16 MiB and trickles bytes costs what it actually sent.
+	largeFrameStep = 256 << 10
+)
+
+// reader is the receiving half of a Conn.
+type reader struct {
+	fd      net.Conn
+	session *session
+	snappy  bool
+	timeout time.Duration
+	maxSize int
+	err     error // sticky: after an error the stream cannot be resynchronised
+
+	idle   [idleBufSize]byte
+	buf    []byte // idle[:] or a pooled buffer of readBufSize
+	pooled bool
+	r, w   int // unread data is buf[r:w]
+
+	large []byte // pooled buffer of the last frame too big for buf
+	out   []byte // pooled buffer of the last decompressed payload
+
+	armed bool // read deadline set for the current message
+}
+
+func (r *reader) readMsg() (code uint64, data []byte, wireSize int, err error) {
+	if r.err != nil {
+		return 0, nil, 0, r.err
+	}
+	r.release()
+	r.armed = false
+	code, data, wireSize, err = r.readMsgInner()
+	if err != nil {
+		r.err = err
+		r.release()
+	}
+	return code, data, wireSize, err
+}
+
+// release hands back the buffers that held the previous message.
+func (r *reader) release() {
+	if r.large != nil {
+		putBuf(r.large)
+		r.large = nil
+	}
+	if r.out != nil {
+		putBuf(r.out)
+		r.out = nil
+	}
+	if r.r == r.w && r.pooled {
+		putBuf(r.buf)
+		r.buf, r.pooled = nil, false
+		r.r, r.w = 0, 0
+	}
+	if r.buf == nil {
+		r.buf = r.idle[:]
+	}
+}
+
+func (r *reader) readMsgInner() (code uint64, data []byte, wireSize int, err error) {
+	if err := r.ensure(32); err != nil {
+		return 0, nil, 0, err
+	}
+	s := r.session
+	header := r.buf[r.r : r.r+32]
+	if subtle.ConstantTimeCompare(s.mac.header(header[:16]), header[16:]) != 1 {
+		return 0, nil, 0, ErrHeaderMAC
+	}
+	s.stream.XORKeyStream(header[:16], header[:16])
+	fsize := int(readUint24(header))
+	r.r += 32
+	if fsize == 0 {
+		return 0, nil, 0, ErrEmptyFrame
+	}
+	if limit := r.frameLimit(); fsize > limit {
+		return 0, nil, 0, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrMessageTooLarge, fsize, limit)
+	}
+
+	var frame []byte // ciphertext, padding and MAC
+	rsize := padded(fsize) + 16
+	if rsize <= readBufSize {
+		if err := r.ensure(rsize); err != nil {
+			return 0, nil, 0, err
+		}
+		frame = r.buf[r.r : r.r+rsize]
+		r.r += rsize
+	} else if frame, err = r.readLarge(rsize); err != nil {
+		return 0, nil, 0, err
+	}
+
+	ct, mac := frame[:rsize-16], frame[rsize-16:]
+	s.mac.h.Write(ct)
+	if subtle.ConstantTimeCompare(s.mac.frameEnd(), mac) != 1 {
+		return 0, nil, 0, ErrFrameMAC
+	}
+	s.stream.XORKeyStream(ct, ct)
+
+	code, data, err = rlp.SplitUint64(ct[:fsize])
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("%w: %v", ErrMessageCode, err)
+	}
+	wireSize = len(data)
+	if r.snappy {
+		if data, err = r.decompress(data); err != nil {
+			return code, nil, 0, err
+		}
+	} else if len(data) > r.maxSize {
+		return code, nil, 0, fmt.Errorf("%w: %d bytes", ErrMessageTooLarge, len(data))
+	}
+	return code, data, wireSize, nil
+}
+
+// frameLimit is the largest frame that can carry a message of maxSize.
+func (r *reader) frameLimit() int {
+	n := r.maxSize + 9 // message code
+	if r.snappy {
+		n = snappyMaxEncodedLen(r.maxSize) + 9
+	}
+	return min(n, MaxMessageSize)
+}
+
+func (r *reader) decompress(data []byte) ([]byte, error) {
+	n, err := snappyDecodedLen(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSnappy, err)
+	}
+	if n > r.maxSize {
+		return nil, fmt.Errorf("%w: %d bytes after decompression", ErrMessageTooLarge, n)
+	}
+	r.out = getBuf(n)
+	out, err := snappyDecode(r.out, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSnappy, err)
+	}
+	return out, nil
+}
+
+// ensure makes at least n ≤ readBufSize unread bytes available in r.buf.
+func (r *reader) ensure(n int) error {
+	for r.w-r.r < n {
+		if n > len(r.buf) {
+			r.grow()
+		}
+		if len(r.buf)-r.r < n {
+			r.w = copy(r.buf, r.buf[r.r:r.w])
+			r.r = 0
+		}
+		m, err := r.fill(r.buf[r.w:])
+		r.w += m
+		if r.w-r.r >= n {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if r.w == len(r.buf) && !r.pooled {
+			// The idle buffer filled up: more is coming, read in bulk.
+			r.grow()
+		}
+	}
+	return nil
+}
+
+// grow moves unread data from the idle buffer into a pooled one.
+func (r *reader) grow() {
+	if r.pooled {
+		return
+	}
+	b := getBuf(readBufSize)
+	r.w = copy(b, r.buf[r.r:r.w])
+	r.r = 0
+	r.buf, r.pooled = b, true
+}
+
+// readLarge reads a frame of rsize > readBufSize bytes into r.large,
+// growing it only as data arrives.
+func (r *reader) readLarge(rsize int) ([]byte, error) {
+	buf := getBuf(min(rsize, largeFrameStep))
+	have := copy(buf, r.buf[r.r:r.w])
+	r.r += have
+	for have < rsize {
+		if have == len(buf) {
+			next := getBuf(min(rsize, 2*len(buf)))
+			copy(next, buf[:have])
+			putBuf(buf)
+			buf = next
+		}
+		m, err := r.fill(buf[have:])
+		have += m
+		if err != nil && have < rsize {
+			putBuf(buf)
+			return nil, err
+		}
+	}
+	r.large = buf
+	return buf[:rsize], nil
+}
+
+// fill does one read from the network, arming the message deadline first.
+func (r *reader) fill(b []byte) (int, error) {
+	if r.timeout > 0 && !r.armed {
+		r.fd.SetReadDeadline(time.Now().Add(r.timeout))
+		r.armed = true
+	}
+	n, err := r.fd.Read(b)
+	if n == 0 && err == nil {
+		err = io.ErrNoProgress
+	}
+	return n, err
+}
