@@ -62,7 +62,7 @@ type Config struct {
 // Conn is an RLPx connection. It is safe for one goroutine to read and one
 // other goroutine to write at the same time; Close may be called at any time.
 type Conn struct {
-	fd     net.Conn
+	fd        net.Conn
 	remote    *crypto.PublicKey // static key of the remote; known up front when dialing
 	initiator bool
 	cfg       Config
