@@ -1,0 +1,115 @@
+package p2p
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/netutil"
+)
+
+// Admission decisions, as pure functions of explicit arguments so that a
+// table test can cover them. The listener calls checkInbound before any
+// cryptography; the run loop calls checkPostHandshake at checkpoint 1 (the
+// remote ID is known) and checkAddPeer at checkpoint 2 (its Hello is known).
+
+// checkInbound errors. They are never sent: the connection is closed before
+// the encryption handshake.
+var (
+	errNetRestrict   = errors.New("not in netrestrict list")
+	errThrottled     = errors.New("too many attempts")
+	errPendingPerIP  = errors.New("too many pending handshakes from IP")
+	errNoInboundSlot = errors.New("no inbound slot free")
+)
+
+// inboundCheck is what the listener knows about a new TCP connection.
+type inboundCheck struct {
+	ip              netip.Addr // invalid for connections without IP (pipes)
+	netRestrict     *netutil.Netlist
+	recentlySeen    bool // ip was accepted less than the throttle time ago
+	pendingFromIP   int  // handshakes in flight from ip, this one not counted
+	maxPendingPerIP int
+	snap            *admissionSnapshot
+	limits          peerLimits
+}
+
+// checkInbound decides whether to start the handshakes with a new inbound
+// connection. A connection without an IP skips the IP checks. LAN addresses
+// are not throttled but are subject to the pending cap. Connections from the
+// IP of a trusted node skip the slot check, since the node may be allowed
+// past the caps once its identity is known.
+func checkInbound(a inboundCheck) error {
+	if a.ip.IsValid() {
+		if a.netRestrict != nil && !a.netRestrict.Contains(a.ip) {
+			return errNetRestrict
+		}
+		if a.recentlySeen && !netutil.IsLAN(a.ip) {
+			return errThrottled
+		}
+		if a.pendingFromIP >= a.maxPendingPerIP {
+			return errPendingPerIP
+		}
+	}
+	if a.snap != nil && !a.snap.inboundSlotFree(a.limits) && !a.snap.isTrustedIP(a.ip) {
+		return errNoInboundSlot
+	}
+	return nil
+}
+
+// peerLimits are the peer caps of a server, trusted peers exempt.
+type peerLimits struct {
+	maxPeers, maxInbound, maxOutbound int
+}
+
+// peerCounts are the connected peers by direction, trusted ones included.
+type peerCounts struct {
+	total, inbound, outbound int
+}
+
+// admissionSnapshot is what the run loop publishes for the listener after
+// every change of the peer set. It is immutable.
+type admissionSnapshot struct {
+	counts     peerCounts
+	trustedIPs map[netip.Addr]struct{} // IPs of trusted nodes that have one
+}
+
+func (s *admissionSnapshot) inboundSlotFree(l peerLimits) bool {
+	return s.counts.total < l.maxPeers && s.counts.inbound < l.maxInbound
+}
+
+func (s *admissionSnapshot) isTrustedIP(ip netip.Addr) bool {
+	_, ok := s.trustedIPs[ip]
+	return ok && ip.IsValid()
+}
+
+// checkPostHandshake is checkpoint 1: the encryption handshake is done and
+// the remote's ID is known. It returns the disconnect reason, or nil.
+// Dialed connections whose key differs from the one dialed never get here:
+// the encryption handshake fails.
+func checkPostHandshake(self, id enode.ID, flags connFlag, connected bool, n peerCounts, l peerLimits) error {
+	switch {
+	case id == self:
+		return DiscSelf
+	case connected:
+		return DiscAlreadyConnected
+	case flags.is(trustedConn):
+		return nil
+	case n.total >= l.maxPeers:
+		return DiscTooManyPeers
+	case flags.is(inboundConn) && n.inbound >= l.maxInbound:
+		return DiscTooManyPeers
+	case flags.dialed() && n.outbound >= l.maxOutbound:
+		return DiscTooManyPeers
+	}
+	return nil
+}
+
+// checkAddPeer is checkpoint 2: the Hello exchange is done. A peer must
+// share a capability with us (unless we run no protocols); then the checks
+// of checkpoint 1 are repeated, as the peer set may have changed.
+func checkAddPeer(protos []Protocol, caps []Cap, self, id enode.ID, flags connFlag, connected bool, n peerCounts, l peerLimits) error {
+	if len(protos) > 0 && !sharesCap(protos, caps) {
+		return DiscUselessPeer
+	}
+	return checkPostHandshake(self, id, flags, connected, n, l)
+}

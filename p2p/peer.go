@@ -1,0 +1,403 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/internal/mclock"
+	"github.com/devp2p-go/devp2p/netutil"
+	"github.com/devp2p-go/devp2p/rlpx"
+)
+
+// Peer is a connected remote node.
+//
+// A peer has one goroutine of its own, its read loop, plus one per agreed
+// protocol (Protocol.Run). Writes run on the writer's goroutine through the
+// peer's single ordered write path; pings are sent from a timer.
+// All methods are safe for concurrent use.
+type Peer struct {
+	fd      *meteredConn
+	rc      *rlpx.Conn
+	w       *peerWriter
+	node    *enode.Node
+	name    string
+	caps    []Cap
+	flags   atomic.Int32 // connFlag; the trusted bit may change
+	protos  []*protoRW   // by offset
+	created mclock.AbsTime
+	clock   mclock.Clock
+	log     *slog.Logger
+	events  *eventFeed // nil unless message events are enabled
+
+	pingEvery time.Duration
+	msgsIn    atomic.Uint64
+	msgsOut   atomic.Uint64
+
+	closed chan struct{}  // closed when the peer starts to shut down
+	wg     sync.WaitGroup // protocol goroutines
+
+	mu              sync.Mutex // guards following
+	cause           error      // why the peer ends; set once
+	remoteRequested bool       // the remote sent Disconnect
+	pingTimer       mclock.Timer
+}
+
+// peerConfig is what a peer takes from the server.
+type peerConfig struct {
+	protos    []Protocol
+	clock     mclock.Clock
+	log       *slog.Logger
+	events    *eventFeed
+	pingEvery time.Duration
+	writeTO   time.Duration
+	readTO    time.Duration
+}
+
+// newPeer makes a peer of a connection that passed checkpoint 2. The
+// connection's read and write timeouts must be set already.
+func newPeer(c *conn, cfg *peerConfig) *Peer {
+	p := &Peer{
+		fd:        c.fd,
+		rc:        c.rc,
+		node:      c.node,
+		name:      c.hello.Name,
+		caps:      c.hello.Caps,
+		created:   cfg.clock.Now(),
+		clock:     cfg.clock,
+		events:    cfg.events,
+		pingEvery: cfg.pingEvery,
+		closed:    make(chan struct{}),
+	}
+	p.flags.Store(int32(c.flags))
+	p.log = cfg.log.With("id", c.id, "addr", c.fd.RemoteAddr(), "conn", c.flags)
+	p.w = newPeerWriter(c.rc, cfg.writeTO, func(n int) { p.msgsOut.Add(uint64(n)) }, p.writeFailed)
+	for _, m := range matchProtocols(cfg.protos, c.hello.Caps) {
+		p.protos = append(p.protos, &protoRW{
+			proto:  m.proto,
+			offset: m.offset,
+			peer:   p,
+			ready:  make(chan struct{}, 1),
+			space:  make(chan struct{}, 1),
+		})
+	}
+	return p
+}
+
+// ID returns the node ID of the remote.
+func (p *Peer) ID() enode.ID { return p.node.ID() }
+
+// Node returns the remote's node record.
+func (p *Peer) Node() *enode.Node { return p.node }
+
+// Name returns the client name from the remote's Hello, shortened to 20
+// characters for logs.
+func (p *Peer) Name() string {
+	if len(p.name) > 20 {
+		return p.name[:20] + "..."
+	}
+	return p.name
+}
+
+// Fullname returns the client name from the remote's Hello.
+func (p *Peer) Fullname() string { return p.name }
+
+// Caps returns the capabilities the remote announced, in Hello order.
+// The slice must not be modified.
+func (p *Peer) Caps() []Cap { return p.caps }
+
+// RunningCap reports whether a protocol of the given name runs with the
+// peer in one of the given versions.
+func (p *Peer) RunningCap(protocol string, versions []uint) bool {
+	for _, rw := range p.protos {
+		if rw.proto.Name == protocol && slices.Contains(versions, rw.proto.Version) {
+			return true
+		}
+	}
+	return false
+}
+
+// RemoteAddr returns the remote address of the connection.
+func (p *Peer) RemoteAddr() net.Addr { return p.fd.RemoteAddr() }
+
+// LocalAddr returns the local address of the connection.
+func (p *Peer) LocalAddr() net.Addr { return p.fd.LocalAddr() }
+
+// Inbound reports whether the remote connected to us.
+func (p *Peer) Inbound() bool { return p.connFlags().is(inboundConn) }
+
+// Trusted reports whether the remote is a trusted node.
+func (p *Peer) Trusted() bool { return p.connFlags().is(trustedConn) }
+
+// StaticDialed reports whether we dialed the remote as a static node.
+func (p *Peer) StaticDialed() bool { return p.connFlags().is(staticDialedConn) }
+
+// DynDialed reports whether we dialed the remote to fill a dynamic slot.
+func (p *Peer) DynDialed() bool { return p.connFlags().is(dynDialedConn) }
+
+// Log returns the peer's logger.
+func (p *Peer) Log() *slog.Logger { return p.log }
+
+// Lifetime returns how long the peer has been connected.
+func (p *Peer) Lifetime() time.Duration { return p.clock.Now().Sub(p.created) }
+
+// Disconnect ends the connection, sending reason to the remote. It returns
+// at once; the peer is gone from the server when its drop event is sent.
+func (p *Peer) Disconnect(reason DiscReason) {
+	p.fail(reason, false)
+}
+
+func (p *Peer) connFlags() connFlag { return connFlag(p.flags.Load()) }
+
+func (p *Peer) setFlag(f connFlag, on bool) {
+	for {
+		old := p.flags.Load()
+		n := old &^ int32(f)
+		if on {
+			n |= int32(f)
+		}
+		if p.flags.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// PeerStats are the traffic counters of a peer.
+type PeerStats struct {
+	BytesIn, BytesOut uint64 // bytes on the wire, handshakes and framing included
+	MsgsIn, MsgsOut   uint64 // messages, base protocol included
+}
+
+// Stats returns the peer's traffic counters.
+func (p *Peer) Stats() PeerStats {
+	return PeerStats{
+		BytesIn:  p.fd.bytesIn.Load(),
+		BytesOut: p.fd.bytesOut.Load(),
+		MsgsIn:   p.msgsIn.Load(),
+		MsgsOut:  p.msgsOut.Load(),
+	}
+}
+
+// PeerInfo is the admin view of a peer, with go-ethereum's JSON form.
+type PeerInfo struct {
+	ENR     string   `json:"enr,omitempty"` // node record, if it has a sequence number
+	Enode   string   `json:"enode"`         // enode URL
+	ID      string   `json:"id"`            // node ID, hex
+	Name    string   `json:"name"`          // client name from Hello
+	Caps    []string `json:"caps"`          // capabilities from Hello
+	Network struct {
+		LocalAddress  string `json:"localAddress"`
+		RemoteAddress string `json:"remoteAddress"`
+		Inbound       bool   `json:"inbound"`
+		Trusted       bool   `json:"trusted"`
+		Static        bool   `json:"static"`
+	} `json:"network"`
+	Protocols map[string]any `json:"protocols"` // per running protocol: its PeerInfo, "handshake" or "unknown"
+}
+
+// Info returns the admin view of the peer.
+func (p *Peer) Info() *PeerInfo {
+	info := &PeerInfo{
+		Enode:     p.node.URLv4(),
+		ID:        p.ID().String(),
+		Name:      p.name,
+		Caps:      make([]string, 0, len(p.caps)),
+		Protocols: make(map[string]any, len(p.protos)),
+	}
+	for _, c := range p.caps {
+		info.Caps = append(info.Caps, c.String())
+	}
+	if p.node.Seq() > 0 {
+		info.ENR = p.node.String()
+	}
+	flags := p.connFlags()
+	info.Network.LocalAddress = p.LocalAddr().String()
+	info.Network.RemoteAddress = p.RemoteAddr().String()
+	info.Network.Inbound = flags.is(inboundConn)
+	info.Network.Trusted = flags.is(trustedConn)
+	info.Network.Static = flags.is(staticDialedConn)
+	for _, rw := range p.protos {
+		var v any = "unknown"
+		if q := rw.proto.PeerInfo; q != nil {
+			if v = q(p.ID()); v == nil {
+				v = "handshake"
+			}
+		}
+		info.Protocols[rw.proto.Name] = v
+	}
+	return info
+}
+
+// run is the peer's read loop. It starts the protocols, reads until the
+// connection fails or the peer is told to end, then disconnects, waits for
+// the protocols to return and reports why the peer ended.
+func (p *Peer) run() (err error, remoteRequested bool) {
+	for _, rw := range p.protos {
+		p.wg.Add(1)
+		go p.runProtocol(rw)
+	}
+	p.armPing()
+	readErr := p.readLoop()
+	p.fail(readErr, false) // no effect if something else ended the peer first
+
+	p.mu.Lock()
+	err, remoteRequested = p.cause, p.remoteRequested
+	p.mu.Unlock()
+	if reason := DiscReasonFor(err); !remoteRequested && reason != DiscNetworkError {
+		p.w.close(discMsg, appendDisconnect(nil, reason), discWriteTimeout)
+	} else {
+		p.w.close(0, nil, 0)
+	}
+	p.rc.Close()
+	p.wg.Wait()
+	return err, remoteRequested
+}
+
+func (p *Peer) runProtocol(rw *protoRW) {
+	defer p.wg.Done()
+	err := rw.proto.Run(p, rw)
+	if err == nil {
+		err = errProtocolReturned
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, ErrShuttingDown) {
+		p.log.Log(context.Background(), LevelTrace, "Protocol ended", "proto", rw.proto.cap(), "err", err)
+	}
+	p.fail(err, false)
+}
+
+// readLoop reads and dispatches messages until an error.
+func (p *Peer) readLoop() error {
+	for {
+		code, data, wire, err := p.rc.ReadMsg()
+		if err != nil {
+			return readError(err)
+		}
+		p.msgsIn.Add(1)
+		switch {
+		case code == pingMsg:
+			if err := p.w.writeAsync(pongMsg, emptyList); err != nil {
+				return err
+			}
+		case code == discMsg:
+			return remoteDisconnect{decodeDisconnect(data)}
+		case code < baseProtoLen:
+			// Hello again, Pong, or a code the base protocol does not use yet.
+		default:
+			rw := p.protoFor(code)
+			if rw == nil {
+				return newPeerError(DiscProtocolError, "message code %#x out of range", code)
+			}
+			buf := make([]byte, len(data))
+			copy(buf, data)
+			msg := Msg{
+				Code:       code - rw.offset,
+				Size:       uint32(len(buf)),
+				Payload:    newPayload(buf),
+				ReceivedAt: time.Now(),
+				wireSize:   uint32(wire),
+			}
+			if err := rw.deliver(msg); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// remoteDisconnect is what readLoop returns when the remote sent Disconnect.
+type remoteDisconnect struct{ reason DiscReason }
+
+func (r remoteDisconnect) Error() string { return r.reason.Error() }
+
+// readError classifies an error of the connection's read side.
+func readError(err error) error {
+	switch {
+	case netutil.IsTimeout(err):
+		return &PeerError{Reason: DiscReadTimeout, Err: err}
+	case errors.Is(err, rlpx.ErrMessageTooLarge), errors.Is(err, rlpx.ErrSnappy),
+		errors.Is(err, rlpx.ErrMessageCode), errors.Is(err, rlpx.ErrEmptyFrame),
+		errors.Is(err, rlpx.ErrHeaderMAC), errors.Is(err, rlpx.ErrFrameMAC):
+		return &PeerError{Reason: DiscProtocolError, Err: err}
+	default:
+		return &PeerError{Reason: DiscNetworkError, Err: err}
+	}
+}
+
+func (p *Peer) protoFor(code uint64) *protoRW {
+	for _, rw := range p.protos {
+		if code >= rw.offset && code < rw.offset+rw.proto.Length {
+			return rw
+		}
+	}
+	return nil
+}
+
+// fail ends the peer with err, unless it is ending already. It wakes the
+// read loop, which does the rest.
+func (p *Peer) fail(err error, remote bool) {
+	if rd, ok := err.(remoteDisconnect); ok {
+		err, remote = rd.reason, true
+	}
+	p.mu.Lock()
+	if p.cause != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.cause, p.remoteRequested = err, remote
+	if p.pingTimer != nil {
+		p.pingTimer.Stop()
+	}
+	close(p.closed)
+	p.mu.Unlock()
+	p.fd.interrupt()
+}
+
+// writeFailed is called by the writer, with its lock held, when a write fails.
+func (p *Peer) writeFailed(err error) {
+	p.fail(&PeerError{Reason: DiscNetworkError, Msg: "write", Err: err}, false)
+}
+
+// armPing schedules the next Ping.
+func (p *Peer) armPing() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cause == nil {
+		p.pingTimer = p.clock.AfterFunc(p.pingEvery, p.ping)
+	}
+}
+
+func (p *Peer) ping() {
+	if p.w.writeAsync(pingMsg, emptyList) == nil {
+		p.armPing()
+	}
+}
+
+// LevelTrace is the log level of per-message and per-handshake detail.
+const LevelTrace = slog.Level(-8)
+
+// String describes the peer for logs.
+func (p *Peer) String() string {
+	return fmt.Sprintf("Peer %x %v", p.ID().Bytes()[:8], p.RemoteAddr())
+}
+
+// msgEvent emits a message event.
+func (p *Peer) msgEvent(typ PeerEventType, proto string, code uint64, size uint32) {
+	if !p.events.hasSubscribers() {
+		return
+	}
+	p.events.send(&PeerEvent{
+		Type:          typ,
+		Peer:          p.ID(),
+		Protocol:      proto,
+		MsgCode:       &code,
+		MsgSize:       &size,
+		LocalAddress:  p.LocalAddr().String(),
+		RemoteAddress: p.RemoteAddr().String(),
+	})
+}

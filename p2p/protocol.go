@@ -1,0 +1,230 @@
+package p2p
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/rlpx"
+)
+
+// Protocol is a sub-protocol run over devp2p connections, such as eth or
+// snap. Its messages get codes after the 16 base protocol codes; within the
+// protocol they are numbered from 0 to Length-1.
+type Protocol struct {
+	// Name is the official protocol name, usually three letters.
+	Name string
+
+	// Version is the protocol version announced in Hello.
+	Version uint
+
+	// Length is the number of message codes the protocol uses.
+	Length uint64
+
+	// Run is called on its own goroutine when the protocol has been agreed
+	// with a peer. It reads and writes messages through rw. The peer is
+	// disconnected when Run returns: with DiscQuitting if it returns nil,
+	// with the reason DiscReasonFor gives for the error otherwise.
+	// Run should return soon after rw.ReadMsg returns an error.
+	Run func(peer *Peer, rw MsgReadWriter) error
+
+	// NodeInfo, if set, returns protocol metadata about the local node for
+	// Server.NodeInfo.
+	NodeInfo func() any
+
+	// PeerInfo, if set, returns protocol metadata about a peer for
+	// Peer.Info. A nil result means the protocol handshake is still running.
+	PeerInfo func(id enode.ID) any
+}
+
+func (p *Protocol) cap() Cap { return Cap{Name: p.Name, Version: p.Version} }
+
+// Cap is a peer capability: a protocol name and version, as listed in Hello.
+type Cap struct {
+	Name    string
+	Version uint
+}
+
+// String returns "name/version".
+func (c Cap) String() string { return c.Name + "/" + strconv.FormatUint(uint64(c.Version), 10) }
+
+// Cmp orders capabilities by name (byte-wise), then by version ascending.
+// This is the order of Hello's capability list.
+func (c Cap) Cmp(other Cap) int {
+	if c.Name == other.Name {
+		return cmp.Compare(c.Version, other.Version)
+	}
+	return strings.Compare(c.Name, other.Name)
+}
+
+// localCaps returns the capabilities of protos in Hello order.
+func localCaps(protos []Protocol) []Cap {
+	caps := make([]Cap, 0, len(protos))
+	for i := range protos {
+		caps = append(caps, protos[i].cap())
+	}
+	slices.SortFunc(caps, Cap.Cmp)
+	return slices.CompactFunc(caps, func(a, b Cap) bool { return a == b })
+}
+
+// protoMatch is one protocol agreed with a peer: the local protocol and the
+// first message code it owns on the wire.
+type protoMatch struct {
+	proto  *Protocol
+	offset uint64
+}
+
+// matchProtocols agrees on protocols with a peer: for every name both sides
+// know, the highest version both announce. Message code ranges follow the
+// 16 base codes in the order of the names, without gaps. remote is not
+// modified.
+func matchProtocols(local []Protocol, remote []Cap) []protoMatch {
+	sorted := slices.SortedFunc(slices.Values(remote), Cap.Cmp)
+	var (
+		out    []protoMatch
+		offset = uint64(baseProtoLen)
+	)
+	for _, c := range sorted {
+		i := slices.IndexFunc(local, func(p Protocol) bool { return p.Name == c.Name && p.Version == c.Version })
+		if i < 0 {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].proto.Name == c.Name {
+			// A higher version of a name we matched already replaces it.
+			offset -= out[n-1].proto.Length
+			out = out[:n-1]
+		}
+		out = append(out, protoMatch{proto: &local[i], offset: offset})
+		offset += local[i].Length
+	}
+	return out
+}
+
+// sharesCap reports whether some (name, version) pair is in both lists.
+func sharesCap(local []Protocol, remote []Cap) bool {
+	for _, c := range remote {
+		for i := range local {
+			if local[i].Name == c.Name && local[i].Version == c.Version {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// protoRW is the MsgReadWriter a protocol gets for one peer. Received
+// messages wait in a queue bounded by protoQueueBudget bytes, so a protocol
+// that is slow to read holds up the peer's other protocols only once it has
+// that much unread. Writes go through the peer's ordered write path.
+type protoRW struct {
+	proto  *Protocol
+	offset uint64
+	peer   *Peer
+	ready  chan struct{} // cap 1; signalled when a message is queued
+	space  chan struct{} // cap 1; signalled when the queue shrinks while the read loop waits
+
+	mu      sync.Mutex // guards following
+	queue   []Msg      // queue[head:] is unread
+	head    int
+	queued  int  // bytes charged to the queue
+	waiting bool // the read loop waits for space
+}
+
+// msgOverhead is charged per queued message on top of its payload, so a
+// flood of empty messages is bounded too.
+const msgOverhead = 64
+
+// deliver queues a received message, waiting while the queue is over its
+// budget. It fails only when the peer shuts down.
+func (rw *protoRW) deliver(msg Msg) error {
+	cost := int(msg.Size) + msgOverhead
+	for {
+		rw.mu.Lock()
+		if rw.queued == 0 || rw.queued+cost <= protoQueueBudget {
+			rw.queue = append(rw.queue, msg)
+			rw.queued += cost
+			rw.mu.Unlock()
+			select {
+			case rw.ready <- struct{}{}:
+			default:
+			}
+			return nil
+		}
+		rw.waiting = true
+		rw.mu.Unlock()
+		select {
+		case <-rw.space:
+		case <-rw.peer.closed:
+			return ErrShuttingDown
+		}
+	}
+}
+
+// ReadMsg returns the next message for the protocol, with a code relative
+// to the protocol. It returns io.EOF once the peer is shutting down.
+func (rw *protoRW) ReadMsg() (Msg, error) {
+	for {
+		select {
+		case <-rw.peer.closed:
+			return Msg{}, io.EOF
+		default:
+		}
+		rw.mu.Lock()
+		if rw.head < len(rw.queue) {
+			msg := rw.queue[rw.head]
+			rw.queue[rw.head] = Msg{}
+			rw.head++
+			if rw.head == len(rw.queue) {
+				rw.queue, rw.head = rw.queue[:0], 0
+			}
+			rw.queued -= int(msg.Size) + msgOverhead
+			wake := rw.waiting
+			rw.waiting = false
+			rw.mu.Unlock()
+			if wake {
+				select {
+				case rw.space <- struct{}{}:
+				default:
+				}
+			}
+			if rw.peer.events != nil {
+				rw.peer.msgEvent(PeerEventTypeMsgRecv, rw.proto.Name, msg.Code, msg.Size)
+			}
+			return msg, nil
+		}
+		rw.mu.Unlock()
+		select {
+		case <-rw.ready:
+		case <-rw.peer.closed:
+			return Msg{}, io.EOF
+		}
+	}
+}
+
+// WriteMsg sends a message of the protocol. The code is relative to the
+// protocol; a code beyond its Length is an error with DiscProtocolError.
+// It returns when the message has been written, or failed.
+func (rw *protoRW) WriteMsg(msg Msg) error {
+	if msg.Code >= rw.proto.Length {
+		return newPeerError(DiscProtocolError, "invalid message code %d for %v", msg.Code, rw.proto.cap())
+	}
+	data, err := msg.payloadBytes()
+	if err != nil {
+		return err
+	}
+	if len(data) > rlpx.MaxMessageSize {
+		return fmt.Errorf("%w: %d bytes", rlpx.ErrMessageTooLarge, len(data))
+	}
+	if err := rw.peer.w.write(msg.Code+rw.offset, data); err != nil {
+		return err
+	}
+	if rw.peer.events != nil {
+		rw.peer.msgEvent(PeerEventTypeMsgSend, rw.proto.Name, msg.Code, uint32(len(data)))
+	}
+	return nil
+}

@@ -1,0 +1,604 @@
+// Package p2p implements the devp2p connection pool: a Server that accepts
+// and dials RLPx connections, admits peers through checkpoints, and runs
+// sub-protocols over them.
+//
+// A connection lives like this. The listener takes a pending slot before
+// Accept and checks the source IP (NetRestrict, a per-IP throttle, a per-IP
+// pending cap, whether any inbound slot is free) before any cryptography.
+// The encryption handshake follows; at checkpoint 1 the run loop checks the
+// remote ID (self, already connected, peer caps with a bypass for trusted
+// nodes). After the Hello exchange, checkpoint 2 requires a shared
+// capability and checks the caps again, then the peer runs: its protocols
+// get message codes after the 16 base codes, it is pinged every 15 s and
+// dropped after 30 s of silence. Dialing is done by a scheduler
+// (p2p/internal/dialsched) that keeps static nodes connected and fills the
+// outbound slots.
+package p2p
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/enr"
+	"github.com/devp2p-go/devp2p/p2p/internal/dialsched"
+)
+
+// Server is the devp2p connection pool. Set Config, call Start, and Stop
+// when done; a Server cannot be restarted. Config must not be modified
+// after Start. All methods are safe for concurrent use.
+type Server struct {
+	Config
+
+	cfg          Config // Config with defaults applied
+	ctx          context.Context
+	log          *slog.Logger
+	limits       peerLimits
+	localnode    *enode.LocalNode
+	helloPayload []byte // our encoded Hello
+	listener     net.Listener
+	listenAddr   string
+	inbound      *inboundState
+	dialsched    *dialsched.Scheduler
+	events       eventFeed
+	snapshot     atomic.Pointer[admissionSnapshot] // published by run
+
+	mu      sync.Mutex // guards following
+	running bool
+	stopped bool
+	setups  map[*meteredConn]struct{} // connections in setup, closed by Stop
+
+	quit   chan struct{}
+	loopWG sync.WaitGroup // run and listenLoop
+
+	// Channels of the run loop. Setup goroutines write the checkpoint
+	// channels; runPeer writes delPeerCh; the public API writes the rest.
+	postHandshakeCh chan *conn
+	addPeerCh       chan *conn
+	delPeerCh       chan peerDrop
+	addTrustedCh    chan *enode.Node
+	removeTrustedCh chan *enode.Node
+	peerOpCh        chan peerOp
+	peerOpDone      chan struct{}
+
+	// Everything below here belongs to the run loop.
+	dropWaiters map[enode.ID][]chan struct{} // closed when the peer is removed
+}
+
+// peerOp is a function run on the run loop with the peer set.
+type peerOp func(peers map[enode.ID]*Peer)
+
+// peerDrop is sent by runPeer when a peer has ended.
+type peerDrop struct {
+	p               *Peer
+	err             error
+	remoteRequested bool
+}
+
+// Server errors.
+var (
+	errAlreadyRunning = errors.New("p2p: server already running")
+	errStopped        = errors.New("p2p: server was stopped and cannot be restarted")
+)
+
+// Start starts the server: it opens the listener (if ListenAddr is set),
+// starts the dial scheduler and the run loop.
+func (srv *Server) Start() error {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	switch {
+	case srv.running:
+		return errAlreadyRunning
+	case srv.stopped:
+		return errStopped
+	}
+	cfg := srv.Config.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	srv.cfg = cfg
+	srv.ctx = context.Background()
+	srv.log = cfg.Logger
+	srv.limits = peerLimits{maxPeers: cfg.MaxPeers, maxInbound: cfg.maxInbound(), maxOutbound: cfg.maxOutbound()}
+	srv.quit = make(chan struct{})
+	srv.setups = make(map[*meteredConn]struct{})
+	srv.postHandshakeCh = make(chan *conn)
+	srv.addPeerCh = make(chan *conn)
+	srv.delPeerCh = make(chan peerDrop)
+	srv.addTrustedCh = make(chan *enode.Node)
+	srv.removeTrustedCh = make(chan *enode.Node)
+	srv.peerOpCh = make(chan peerOp)
+	srv.peerOpDone = make(chan struct{})
+	srv.dropWaiters = make(map[enode.ID][]chan struct{})
+	srv.inbound = newInboundState(cfg.clock, cfg.throttleTime)
+	srv.snapshot.Store(&admissionSnapshot{trustedIPs: trustedIPs(cfg.TrustedNodes)})
+
+	srv.localnode = enode.NewLocalNode(cfg.PrivateKey, uint64(time.Now().UnixMilli()))
+	srv.localnode.SetFallbackIP(netip.AddrFrom4([4]byte{127, 0, 0, 1}))
+	srv.helloPayload = appendHello(nil, &hello{
+		Version: baseVersion,
+		Name:    cfg.Name,
+		Caps:    localCaps(cfg.Protocols),
+		ID:      cfg.PrivateKey.Public()[:],
+	})
+	if cfg.ListenAddr != "" {
+		if err := srv.setupListening(); err != nil {
+			return err
+		}
+	} else if cfg.NoDial {
+		srv.log.Warn("P2P server will be useless, neither dialing nor listening")
+	}
+	srv.setupDialScheduler()
+
+	srv.running = true
+	srv.loopWG.Add(1)
+	go srv.run()
+	srv.log.Info("Started P2P networking", "self", srv.localnode.Node().URLv4())
+	return nil
+}
+
+func (srv *Server) setupListening() error {
+	l, err := srv.cfg.listenFunc("tcp", srv.cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	srv.listener = l
+	srv.listenAddr = l.Addr().String()
+	if ap := addrPort(l.Addr()); ap.IsValid() {
+		srv.localnode.Set(enr.TCP(ap.Port()))
+	}
+	srv.loopWG.Add(1)
+	go srv.listenLoop()
+	return nil
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// Stop disconnects every peer with DiscQuitting, closes the listener and
+// connections in setup, and returns when every goroutine of the server
+// has ended. Calling it again, or before Start, does nothing.
+func (srv *Server) Stop() {
+	srv.mu.Lock()
+	if !srv.running {
+		srv.stopped = true
+		srv.mu.Unlock()
+		return
+	}
+	srv.running, srv.stopped = false, true
+	close(srv.quit)
+	if srv.listener != nil {
+		srv.listener.Close()
+	}
+	for fd := range srv.setups {
+		fd.Close()
+	}
+	srv.mu.Unlock()
+	srv.loopWG.Wait()
+	srv.events.close()
+}
+
+// trackSetup registers a connection in setup so that Stop can close it.
+// It returns false if the server is stopping.
+func (srv *Server) trackSetup(fd *meteredConn) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if !srv.running {
+		return false
+	}
+	srv.setups[fd] = struct{}{}
+	return true
+}
+
+func (srv *Server) untrackSetup(fd *meteredConn) {
+	srv.mu.Lock()
+	delete(srv.setups, fd)
+	srv.mu.Unlock()
+}
+
+// run is the run loop. It alone owns the peer set, the inbound count and
+// the trusted set.
+func (srv *Server) run() {
+	defer srv.loopWG.Done()
+	var (
+		peers   = make(map[enode.ID]*Peer)
+		counts  peerCounts
+		trusted = make(map[enode.ID]*enode.Node)
+		snap    = srv.snapshot.Load()
+	)
+	for _, n := range srv.cfg.TrustedNodes {
+		trusted[n.ID()] = n
+	}
+	publish := func(trustedChanged bool) {
+		s := &admissionSnapshot{counts: counts, trustedIPs: snap.trustedIPs}
+		if trustedChanged {
+			s.trustedIPs = trustedIPs(slices.Collect(mapValues(trusted)))
+		}
+		snap = s
+		srv.snapshot.Store(s)
+	}
+	removePeer := func(pd peerDrop) {
+		id := pd.p.ID()
+		delete(peers, id)
+		counts.total--
+		flags := pd.p.connFlags()
+		if flags.is(inboundConn) {
+			counts.inbound--
+		}
+		if flags.dialed() {
+			counts.outbound--
+		}
+		srv.dialsched.PeerRemoved(id, flags.dialed(), pd.err)
+		for _, ch := range srv.dropWaiters[id] {
+			close(ch)
+		}
+		delete(srv.dropWaiters, id)
+		srv.log.Debug("Removing p2p peer", "id", id, "addr", pd.p.RemoteAddr(), "conn", flags,
+			"duration", pd.p.Lifetime(), "peercount", len(peers), "req", pd.remoteRequested, "err", pd.err)
+		srv.emitDrop(pd)
+	}
+running:
+	for {
+		select {
+		case <-srv.quit:
+			break running
+
+		case n := <-srv.addTrustedCh:
+			// From AddTrustedPeer.
+			trusted[n.ID()] = n
+			if p := peers[n.ID()]; p != nil {
+				p.setFlag(trustedConn, true)
+			}
+			publish(true)
+
+		case n := <-srv.removeTrustedCh:
+			// From RemoveTrustedPeer.
+			delete(trusted, n.ID())
+			if p := peers[n.ID()]; p != nil {
+				p.setFlag(trustedConn, false)
+			}
+			publish(true)
+
+		case op := <-srv.peerOpCh:
+			// From the public API: Peers, RemovePeer and others.
+			op(peers)
+			srv.peerOpDone <- struct{}{}
+
+		case c := <-srv.postHandshakeCh:
+			// Checkpoint 1, from a setup goroutine.
+			if trusted[c.id] != nil {
+				c.flags |= trustedConn
+			}
+			err := checkPostHandshake(srv.localnode.ID(), c.id, c.flags, peers[c.id] != nil, counts, srv.limits)
+			if err == nil && c.flags.is(inboundConn) {
+				srv.dialsched.InboundPending(c.id)
+			}
+			c.cont <- localError(err, "checkpoint 1")
+
+		case c := <-srv.addPeerCh:
+			// Checkpoint 2, from a setup goroutine.
+			if trusted[c.id] != nil {
+				c.flags |= trustedConn
+			}
+			err := checkAddPeer(srv.cfg.Protocols, c.hello.Caps, srv.localnode.ID(), c.id, c.flags, peers[c.id] != nil, counts, srv.limits)
+			if err == nil {
+				p := srv.launchPeer(c)
+				peers[c.id] = p
+				counts.total++
+				if c.flags.is(inboundConn) {
+					counts.inbound++
+				}
+				if c.flags.dialed() {
+					counts.outbound++
+				}
+				srv.dialsched.PeerAdded(c.id, c.flags.dialed())
+				srv.log.Debug("Adding p2p peer", "id", c.id, "addr", c.fd.RemoteAddr(), "conn", c.flags,
+					"name", p.Name(), "peercount", len(peers))
+				srv.emitAdd(p)
+				publish(false)
+			}
+			c.cont <- localError(err, "checkpoint 2")
+
+		case pd := <-srv.delPeerCh:
+			// From runPeer: a peer has ended.
+			removePeer(pd)
+			publish(false)
+		}
+	}
+
+	srv.log.Log(srv.ctx, LevelTrace, "P2P networking is spinning down")
+	for _, p := range peers {
+		p.Disconnect(DiscQuitting)
+	}
+	for len(peers) > 0 {
+		removePeer(<-srv.delPeerCh)
+	}
+	publish(false)
+	srv.dialsched.Stop()
+	srv.log.Info("Stopped P2P networking")
+}
+
+func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
+	return func(yield func(V) bool) {
+		for _, v := range m {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// trustedIPs returns the IPs of the nodes that have one.
+func trustedIPs(nodes []*enode.Node) map[netip.Addr]struct{} {
+	m := make(map[netip.Addr]struct{})
+	for _, n := range nodes {
+		if ip := n.IPAddr(); ip.IsValid() {
+			m[ip] = struct{}{}
+		}
+	}
+	return m
+}
+
+// localError turns the result of an admission check into the error of the
+// setup: a PeerError, so that the reason is sent to the remote.
+func localError(err error, stage string) error {
+	var d DiscReason
+	if errors.As(err, &d) {
+		return &PeerError{Reason: d, Msg: stage}
+	}
+	return err
+}
+
+// launchPeer starts a peer on the run loop.
+func (srv *Server) launchPeer(c *conn) *Peer {
+	var events *eventFeed
+	if srv.cfg.EnableMsgEvents {
+		events = &srv.events
+	}
+	p := newPeer(c, &peerConfig{
+		protos:    srv.cfg.Protocols,
+		clock:     srv.cfg.clock,
+		log:       srv.log,
+		events:    events,
+		pingEvery: srv.cfg.pingEvery,
+		writeTO:   srv.cfg.writeTO,
+		readTO:    srv.cfg.readTO,
+	})
+	go srv.runPeer(p)
+	return p
+}
+
+// runPeer runs the peer and reports its end to the run loop, which waits
+// for it even while spinning down.
+func (srv *Server) runPeer(p *Peer) {
+	err, remote := p.run()
+	srv.delPeerCh <- peerDrop{p: p, err: err, remoteRequested: remote}
+}
+
+func (srv *Server) emitAdd(p *Peer) {
+	if !srv.events.hasSubscribers() {
+		return
+	}
+	srv.events.send(&PeerEvent{
+		Type:          PeerEventTypeAdd,
+		Peer:          p.ID(),
+		LocalAddress:  p.LocalAddr().String(),
+		RemoteAddress: p.RemoteAddr().String(),
+	})
+}
+
+func (srv *Server) emitDrop(pd peerDrop) {
+	if !srv.events.hasSubscribers() {
+		return
+	}
+	reason := DiscReasonFor(pd.err)
+	ev := &PeerEvent{
+		Type:            PeerEventTypeDrop,
+		Peer:            pd.p.ID(),
+		Reason:          &reason,
+		RemoteRequested: pd.remoteRequested,
+		Err:             pd.err,
+		LocalAddress:    pd.p.LocalAddr().String(),
+		RemoteAddress:   pd.p.RemoteAddr().String(),
+	}
+	if pd.err != nil {
+		ev.Error = pd.err.Error()
+	}
+	srv.events.send(ev)
+}
+
+// doPeerOp runs op on the run loop. It reports false if the server is not
+// running.
+func (srv *Server) doPeerOp(op peerOp) bool {
+	quit := srv.quitChan()
+	if quit == nil {
+		return false
+	}
+	select {
+	case srv.peerOpCh <- op:
+		<-srv.peerOpDone
+		return true
+	case <-quit:
+		return false
+	}
+}
+
+// quitChan returns the quit channel, or nil before Start.
+func (srv *Server) quitChan() chan struct{} {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.quit
+}
+
+// AddPeer adds node as a static node: the server dials it and redials it
+// whenever the connection ends, until RemovePeer. Nothing is dialed with
+// NoDial.
+func (srv *Server) AddPeer(node *enode.Node) {
+	if ds := srv.scheduler(); ds != nil {
+		ds.AddStatic(node)
+	}
+}
+
+// RemovePeer stops treating node as static and disconnects it with
+// DiscRequested, waiting until the peer has been removed.
+func (srv *Server) RemovePeer(node *enode.Node) {
+	ds := srv.scheduler()
+	if ds == nil {
+		return
+	}
+	ds.RemoveStatic(node)
+	var gone chan struct{}
+	srv.doPeerOp(func(peers map[enode.ID]*Peer) {
+		if p := peers[node.ID()]; p != nil {
+			gone = make(chan struct{})
+			srv.dropWaiters[node.ID()] = append(srv.dropWaiters[node.ID()], gone)
+			p.Disconnect(DiscRequested)
+		}
+	})
+	if gone != nil {
+		select {
+		case <-gone:
+		case <-srv.quitChan():
+		}
+	}
+}
+
+// AddTrustedPeer marks node as trusted: it may connect beyond the peer caps.
+// It does not dial the node.
+func (srv *Server) AddTrustedPeer(node *enode.Node) {
+	if quit := srv.quitChan(); quit != nil {
+		select {
+		case srv.addTrustedCh <- node:
+		case <-quit:
+		}
+	}
+}
+
+// RemoveTrustedPeer removes node from the trusted set. A connected peer
+// stays connected.
+func (srv *Server) RemoveTrustedPeer(node *enode.Node) {
+	if quit := srv.quitChan(); quit != nil {
+		select {
+		case srv.removeTrustedCh <- node:
+		case <-quit:
+		}
+	}
+}
+
+// Peers returns the connected peers, in no particular order.
+func (srv *Server) Peers() []*Peer {
+	var ps []*Peer
+	srv.doPeerOp(func(peers map[enode.ID]*Peer) {
+		ps = slices.Collect(mapValues(peers))
+	})
+	return ps
+}
+
+// PeerCount returns the number of connected peers.
+func (srv *Server) PeerCount() int {
+	if s := srv.snapshot.Load(); s != nil {
+		return s.counts.total
+	}
+	return 0
+}
+
+// PeersInfo returns the admin view of the connected peers, sorted by ID.
+func (srv *Server) PeersInfo() []*PeerInfo {
+	ps := srv.Peers()
+	infos := make([]*PeerInfo, 0, len(ps))
+	for _, p := range ps {
+		infos = append(infos, p.Info())
+	}
+	slices.SortFunc(infos, func(a, b *PeerInfo) int { return strings.Compare(a.ID, b.ID) })
+	return infos
+}
+
+// SubscribeEvents delivers peer events to ch until the subscription is
+// ended. Delivery never blocks the server: a subscriber that falls more
+// than a few thousand events behind is dropped, with
+// ErrSubscriptionOverflow on the subscription's error channel.
+func (srv *Server) SubscribeEvents(ch chan<- *PeerEvent) Subscription {
+	return srv.events.subscribe(ch)
+}
+
+// Self returns the local node's record, or nil before Start.
+func (srv *Server) Self() *enode.Node {
+	if ln := srv.LocalNode(); ln != nil {
+		return ln.Node()
+	}
+	return nil
+}
+
+// LocalNode returns the local node record builder, or nil before Start.
+func (srv *Server) LocalNode() *enode.LocalNode {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.localnode
+}
+
+func (srv *Server) scheduler() *dialsched.Scheduler {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if !srv.running {
+		return nil
+	}
+	return srv.dialsched
+}
+
+// NodeInfo is the admin view of the local node, with go-ethereum's JSON form.
+type NodeInfo struct {
+	ID    string `json:"id"`    // node ID, hex
+	Name  string `json:"name"`  // client name announced in Hello
+	Enode string `json:"enode"` // enode URL
+	ENR   string `json:"enr"`   // node record, text form
+	IP    string `json:"ip"`    // IP address of the node
+	Ports struct {
+		Discovery int `json:"discovery"` // UDP discovery port
+		Listener  int `json:"listener"`  // TCP listening port
+	} `json:"ports"`
+	ListenAddr string         `json:"listenAddr"`
+	Protocols  map[string]any `json:"protocols"` // per protocol: its NodeInfo or "unknown"
+}
+
+// NodeInfo returns the admin view of the local node, or nil before Start.
+func (srv *Server) NodeInfo() *NodeInfo {
+	node := srv.Self()
+	if node == nil {
+		return nil
+	}
+	info := &NodeInfo{
+		ID:         node.ID().String(),
+		Name:       srv.cfg.Name,
+		Enode:      node.URLv4(),
+		ENR:        node.String(),
+		IP:         node.IPAddr().String(),
+		ListenAddr: srv.listenAddr,
+		Protocols:  make(map[string]any),
+	}
+	info.Ports.Discovery = node.UDP()
+	info.Ports.Listener = node.TCP()
+	for i := range srv.cfg.Protocols {
+		proto := &srv.cfg.Protocols[i]
+		if _, ok := info.Protocols[proto.Name]; ok {
+			continue
+		}
+		var v any = "unknown"
+		if proto.NodeInfo != nil {
+			v = proto.NodeInfo()
+		}
+		info.Protocols[proto.Name] = v
+	}
+	return info
+}
