@@ -1,0 +1,60 @@
+// Package dialsched is the outbound dial scheduler of the p2p server.
+//
+// A Scheduler keeps the configured static nodes connected and fills the
+// remaining outbound slots with candidates read from an enode.Iterator
+// (discovery, DNS lists). It owns all dial state on one goroutine; the server
+// tells it about peers and pending inbound connections through methods that
+// are channel sends, and it hands every established TCP connection to the
+// server's SetupFunc, which runs the handshakes and adds the peer.
+//
+// # Policy
+//
+// Slots. The outbound target is Config.MaxDialPeers, counting static and
+// dynamic dialed peers alike. The scheduler runs at most
+//
+//	min(MaxDialPeers − dialed peers, MaxActiveDials) − dials in flight
+//
+// new dials. go-ethereum runs twice as many dials as free slots; in a network
+// where everyone dials the same few nodes that overshoots the target (8
+// outbound of a target of 4) and most dials end in "too many peers" after a
+// full handshake on both sides. Dialing only for free slots wastes no
+// handshakes on success; a refused dial frees its slot when it ends. While no
+// slot is free the scheduler stops reading the iterator, so discovery is not
+// driven for nothing.
+//
+// Order. Each turn starts static dials first (chosen at random among the
+// static nodes that may be dialed now), then, while the node has had no peer
+// at all for BootnodeFallback, one bootnode dial (bootnodes are tried one at
+// a time, in rotation), and finally dynamic dials from the iterator.
+//
+// Checks. A node is dialed only if, in this order: it is not ourselves; it
+// has a TCP port; it is not being dialed; it is not connected; it has no
+// pending inbound connection; its IP is inside Config.NetRestrict; its last
+// dial started more than HistoryExpiration ago; and it is not backed off.
+// The history interval is a little longer than the 30 s for which a remote
+// throttles repeated inbound connections from one IP.
+//
+// Backoff. A failed dial puts the node ID into a bounded table
+// (BackoffTableSize entries, least recently failed evicted) for a time that
+// depends on why it failed (see FailureClass and the Backoff constants) and
+// doubles with each consecutive failure of the same class, up to MaxBackoff.
+// A connection that reaches the peer set clears the entry. Candidates from
+// the iterator that are backed off are skipped without any network traffic
+// and counted in Stats. Static nodes share the table but wait at most
+// MaxStaticBackoff, because an operator asked for them by name.
+//
+// Static nodes. A static node is redialed whenever it is not connected and
+// the checks pass. When a dial to a static node fails to connect, the task
+// asks Config.Resolver (discovery) for the node's current record and, if the
+// endpoint changed, dials once more. Resolver lookups per static node are
+// throttled: the first is immediate, later ones wait InitialResolveDelay,
+// doubling on each miss up to MaxResolveDelay and resetting when the node is
+// found. Nodes given by DNS name (enode://…@host:port) are not looked up in
+// discovery: the default dialer, TCPDialer, resolves the name at every dial.
+//
+// # Concurrency
+//
+// All methods of Scheduler are safe for concurrent use. Calls made after
+// Stop return at once and have no effect. The SetupFunc and the Dialer run
+// on a goroutine per dial; Config.Classify runs on the scheduler goroutine.
+package dialsched
