@@ -1,0 +1,13 @@
+package rlpxtest
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if any test leaves a goroutine behind: every
+// session, listener and helper goroutine must end with its test.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
