@@ -213,6 +213,11 @@ func (rw *protoRW) WriteMsg(msg Msg) error {
 	if msg.Code >= rw.proto.Length {
 		return newPeerError(DiscProtocolError, "invalid message code %d for %v", msg.Code, rw.proto.cap())
 	}
+	select {
+	case <-rw.peer.closed:
+		return ErrShuttingDown
+	default:
+	}
 	data, err := msg.payloadBytes()
 	if err != nil {
 		return err

@@ -1,0 +1,456 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/rlpx"
+)
+
+// connectRaw starts a server with protos and connects a raw peer that
+// announces caps. The raw peer's reader is running.
+func connectRaw(t *testing.T, protos []Protocol, caps []Cap, mod func(*Config)) (*testNode, *rawPeer, chan *PeerEvent) {
+	t.Helper()
+	pn := newPipeNet()
+	n := startPipeServer(t, pn, "127.0.1.1", func(c *Config) {
+		c.Protocols = protos
+		if mod != nil {
+			mod(c)
+		}
+	})
+	events := make(chan *PeerEvent, 100)
+	sub := n.SubscribeEvents(events)
+	t.Cleanup(sub.Unsubscribe)
+	p := mustDialRaw(t, pn, "127.0.2.1", n, newTestKey(t))
+	if _, err := p.hello(caps...); err != nil {
+		t.Fatal(err)
+	}
+	p.startReader()
+	synctest.Wait()
+	if ev := <-events; ev.Type != PeerEventTypeAdd {
+		t.Fatalf("first event %+v", ev)
+	}
+	return n, p, events
+}
+
+// nextDrop returns the next drop event.
+func nextDrop(t *testing.T, events chan *PeerEvent) *PeerEvent {
+	t.Helper()
+	for {
+		select {
+		case ev := <-events:
+			if ev.Type == PeerEventTypeDrop {
+				return ev
+			}
+		case <-time.After(time.Hour):
+			t.Fatal("no drop event")
+		}
+	}
+}
+
+// The server pings every 15 s and answers pings; a silent peer is dropped
+// after 30 s with DiscReadTimeout.
+func TestPeerPingAndReadTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, p, events := connectRaw(t, nil, nil, nil)
+		start := time.Now()
+		m := <-p.msgs
+		if m.code != pingMsg || time.Since(start) != pingInterval {
+			t.Fatalf("got %#x after %v, want Ping after %v", m.code, time.Since(start), pingInterval)
+		}
+		p.send(pingMsg, emptyList)
+		if m := <-p.msgs; m.code != pongMsg {
+			t.Fatalf("got %#x, want Pong", m.code)
+		}
+		// Stay silent: the server gives up 30 s after our Ping.
+		var reason DiscReason
+		for m := range p.msgs {
+			if m.code == discMsg {
+				reason = decodeDisconnect(m.data)
+				break
+			}
+		}
+		if reason != DiscReadTimeout {
+			t.Fatalf("got Disconnect(%v), want read timeout", reason)
+		}
+		if d := time.Since(start); d != pingInterval+readTimeout {
+			t.Errorf("dropped after %v", d)
+		}
+		ev := nextDrop(t, events)
+		if ev.RemoteRequested || *ev.Reason != DiscReadTimeout {
+			t.Fatalf("drop %+v", ev)
+		}
+	})
+}
+
+// Pings keep a connection alive.
+func TestPeerPingKeepsAlive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, p, _ := connectRaw(t, nil, nil, nil)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range 8 {
+				time.Sleep(10 * time.Second)
+				p.send(pingMsg, emptyList)
+			}
+		}()
+		for {
+			select {
+			case m := <-p.msgs:
+				if m.code == discMsg {
+					t.Fatalf("disconnected: %v", decodeDisconnect(m.data))
+				}
+				continue
+			case <-done:
+			}
+			break
+		}
+		if n.PeerCount() != 1 {
+			t.Fatal("peer dropped")
+		}
+	})
+}
+
+// Every reason a protocol ends with is sent to the remote; every reason
+// the remote sends is reported in the drop event as requested by it.
+func TestPeerDisconnectReasons(t *testing.T) {
+	for r := range 0x11 {
+		reason := DiscReason(r)
+		if !reason.Valid() {
+			continue
+		}
+		t.Run(fmt.Sprintf("sent/%v", reason), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				proto := Protocol{Name: "x", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+					return reason
+				}}
+				_, p, events := connectRaw(t, []Protocol{proto}, []Cap{{"x", 1}}, nil)
+				ev := nextDrop(t, events)
+				if ev.RemoteRequested || *ev.Reason != reason || !errors.Is(ev.Err, reason) {
+					t.Fatalf("drop event %+v", ev)
+				}
+				if reason == DiscNetworkError {
+					// Never sent: the connection just closes.
+					if m, ok := p.next(); ok {
+						t.Fatalf("got message %#x", m.code)
+					}
+					return
+				}
+				p.expectDisconnect(reason)
+			})
+		})
+		t.Run(fmt.Sprintf("received/%v", reason), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, p, events := connectRaw(t, nil, nil, nil)
+				p.send(discMsg, appendDisconnect(nil, reason))
+				ev := nextDrop(t, events)
+				var got DiscReason
+				if !ev.RemoteRequested || *ev.Reason != reason || !errors.As(ev.Err, &got) || got != reason {
+					t.Fatalf("drop event %+v", ev)
+				}
+			})
+		})
+	}
+}
+
+// Protocol errors map to their reasons.
+func TestPeerProtocolErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(p *Peer, rw MsgReadWriter) error
+		want DiscReason
+	}{
+		{"returns nil", func(*Peer, MsgReadWriter) error { return nil }, DiscQuitting},
+		{"other error", func(*Peer, MsgReadWriter) error { return errors.New("boom") }, DiscSubprotocolError},
+		{"invalid code", func(p *Peer, rw MsgReadWriter) error { return Send(rw, 5, uint(1)) }, DiscProtocolError},
+		{"undecodable message", func(p *Peer, rw MsgReadWriter) error {
+			msg, err := rw.ReadMsg()
+			if err != nil {
+				return err
+			}
+			var v uint
+			return msg.Decode(&v)
+		}, DiscProtocolError},
+		{"Disconnect", func(p *Peer, rw MsgReadWriter) error {
+			p.Disconnect(DiscUselessPeer)
+			_, err := rw.ReadMsg()
+			if err != io.EOF {
+				return fmt.Errorf("ReadMsg after Disconnect: %v", err)
+			}
+			if err := Send(rw, 0, uint(1)); err != ErrShuttingDown {
+				return fmt.Errorf("WriteMsg after Disconnect: %v", err)
+			}
+			return nil
+		}, DiscUselessPeer},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				proto := Protocol{Name: "x", Version: 1, Length: 2, Run: tc.run}
+				_, p, events := connectRaw(t, []Protocol{proto}, []Cap{{"x", 1}}, nil)
+				p.send(16, []byte{0xc0}) // a list where the protocol wants a uint
+				p.expectDisconnect(tc.want)
+				if ev := nextDrop(t, events); *ev.Reason != tc.want {
+					t.Fatalf("drop event %+v", ev)
+				}
+			})
+		})
+	}
+}
+
+// Bad input after the Hello: unknown message codes and oversized messages.
+func TestPeerBadMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		code uint64
+		size int
+	}{
+		{"code beyond all protocols", 16 + 8, 1},
+		{"huge code", 1 << 40, 1},
+		{"too large", 16, 1 << 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, p, events := connectRaw(t, []Protocol{echoProto("echo", 1)}, []Cap{{"echo", 1}}, func(c *Config) {
+					c.MaxMessageSize = 512
+				})
+				p.send(tc.code, make([]byte, tc.size))
+				p.expectDisconnect(DiscProtocolError)
+				if ev := nextDrop(t, events); *ev.Reason != DiscProtocolError {
+					t.Fatalf("drop event %+v", ev)
+				}
+			})
+		})
+	}
+	// Base protocol codes the protocol does not use are ignored.
+	synctest.Test(t, func(t *testing.T) {
+		n, p, _ := connectRaw(t, nil, nil, nil)
+		for _, code := range []uint64{helloMsg, pongMsg, 4, 15} {
+			p.send(code, emptyList)
+		}
+		synctest.Wait()
+		if n.PeerCount() != 1 {
+			t.Fatal("peer dropped")
+		}
+	})
+}
+
+// A peer that stops reading: our writes time out and it is dropped, while
+// another peer of the same server keeps exchanging messages.
+func TestPeerStalledReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		flood := Protocol{Name: "flood", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+			for {
+				if err := rw.WriteMsg(Msg{Code: 0, Size: 1000, Payload: newPayload(make([]byte, 1000))}); err != nil {
+					return err
+				}
+			}
+		}}
+		n := startPipeServer(t, pn, "127.0.1.1", func(c *Config) { c.Protocols = []Protocol{flood, echoProto("echo", 1)} })
+		events := make(chan *PeerEvent, 100)
+		sub := n.SubscribeEvents(events)
+		defer sub.Unsubscribe()
+
+		stalled := mustDialRaw(t, pn, "127.0.2.1", n, newTestKey(t))
+		if _, err := stalled.hello(Cap{"flood", 1}); err != nil {
+			t.Fatal(err)
+		}
+		// Never read from stalled.
+		good := mustDialRaw(t, pn, "127.0.2.2", n, newTestKey(t))
+		if _, err := good.hello(Cap{"echo", 1}); err != nil {
+			t.Fatal(err)
+		}
+		good.startReader()
+		start := time.Now()
+		for i := range 30 {
+			good.send(16, mustEncode(t, uint(i)))
+			if m, ok := good.next(); !ok || m.code != 16 {
+				t.Fatal("echo failed")
+			}
+			time.Sleep(time.Second)
+		}
+		var ev *PeerEvent
+		for ev = range events {
+			if ev.Type == PeerEventTypeDrop {
+				break
+			}
+		}
+		if ev.Peer != enode.PubkeyToIDV4(stalled.key.Public()) || *ev.Reason != DiscNetworkError {
+			t.Fatalf("drop %+v", ev)
+		}
+		if d := time.Since(start); d < writeTimeout || d > 2*writeTimeout {
+			t.Errorf("dropped after %v", d)
+		}
+		if n.PeerCount() != 1 {
+			t.Fatal("good peer gone")
+		}
+	})
+}
+
+// A protocol that does not read holds up the others only once its queue
+// budget is used up.
+func TestPeerNoHeadOfLineBlocking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		slow := Protocol{Name: "aslow", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+			<-block
+			for {
+				if _, err := rw.ReadMsg(); err != nil {
+					return err
+				}
+			}
+		}}
+		_, p, _ := connectRaw(t, []Protocol{slow, echoProto("echo", 1)}, []Cap{{"aslow", 1}, {"echo", 1}}, nil)
+		// Fill half the slow protocol's budget.
+		for range protoQueueBudget / 2 / 1024 {
+			p.send(16, make([]byte, 1000))
+		}
+		p.send(17, mustEncode(t, uint(7)))
+		if m, ok := p.next(); !ok || m.code != 17 {
+			t.Fatal("echo blocked behind the slow protocol")
+		}
+		close(block)
+	})
+}
+
+// Concurrent writers: every message arrives, in order per writer, and
+// frames are batched.
+func TestPeerConcurrentWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const writers, perWriter = 8, 200
+		var wg sync.WaitGroup
+		proto := Protocol{Name: "w", Version: 1, Length: writers, Run: func(p *Peer, rw MsgReadWriter) error {
+			for w := range writers {
+				wg.Go(func() {
+					for i := range perWriter {
+						if err := Send(rw, uint64(w), uint(i)); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			_, err := rw.ReadMsg()
+			return err
+		}}
+		n, p, _ := connectRaw(t, []Protocol{proto}, []Cap{{"w", 1}}, nil)
+		next := make([]uint, writers)
+		for range writers * perWriter {
+			m, ok := p.next()
+			if !ok {
+				t.Fatal("connection closed")
+			}
+			w := m.code - 16
+			var v uint
+			if err := decodeUint(m.data, &v); err != nil || v != next[w] {
+				t.Fatalf("writer %d: got %d, want %d", w, v, next[w])
+			}
+			next[w]++
+		}
+		wg.Wait()
+		synctest.Wait()
+		st := n.Peers()[0].Stats()
+		t.Logf("%d messages in %d bytes", st.MsgsOut, st.BytesOut)
+	})
+}
+
+func decodeUint(b []byte, v *uint) error {
+	var x uint64
+	if err := (Msg{Payload: newPayload(b), Size: uint32(len(b))}).Decode(&x); err != nil {
+		return err
+	}
+	*v = uint(x)
+	return nil
+}
+
+// The writer batches: with a slow network, writes queued during a flush
+// go out together.
+func TestPeerWriterBatching(t *testing.T) {
+	t.Parallel()
+	c := &slowMsgConn{release: make(chan struct{})}
+	w := newPeerWriter(c, time.Second, nil, nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.write(1, []byte{1}) }) // becomes the flusher and blocks in Flush
+	for !c.flushing() {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 10 {
+		wg.Go(func() { w.write(uint64(10+i), []byte{2}) })
+	}
+	for w.pending() < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	close(c.release)
+	wg.Wait()
+	if c.flushes != 2 || c.msgs != 11 {
+		t.Fatalf("%d flushes for %d messages, want 2 for 11", c.flushes, c.msgs)
+	}
+	// After a failure every write fails.
+	c.err = errors.New("broken")
+	if err := w.write(1, nil); err != c.err {
+		t.Fatalf("write: %v", err)
+	}
+	if err := w.write(1, nil); err != c.err {
+		t.Fatalf("write after failure: %v", err)
+	}
+	if w.close(discMsg, []byte{0xc1, 0x08}, time.Second) {
+		t.Fatal("final message reported written")
+	}
+}
+
+func (w *peerWriter) pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue)
+}
+
+type slowMsgConn struct {
+	mu       sync.Mutex
+	release  chan struct{}
+	inFlush  bool
+	flushes  int
+	msgs     int
+	err      error
+	buffered int
+}
+
+func (c *slowMsgConn) BufferMsg(code uint64, data []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buffered++
+	return len(data), nil
+}
+
+func (c *slowMsgConn) Flush() error {
+	c.mu.Lock()
+	c.inFlush = true
+	c.mu.Unlock()
+	<-c.release
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inFlush = false
+	c.flushes++
+	c.msgs += c.buffered
+	c.buffered = 0
+	return c.err
+}
+
+func (c *slowMsgConn) flushing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inFlush
+}
+
+func (c *slowMsgConn) SetWriteTimeout(time.Duration) {}
+
+var _ msgConn = (*rlpx.Conn)(nil)
