@@ -77,10 +77,11 @@ type eventSub struct {
 	feed *eventFeed
 	ch   chan<- *PeerEvent
 
-	mu       sync.Mutex // guards following
-	queue    []*PeerEvent
+	mu       sync.Mutex   // guards following
+	queue    []*PeerEvent // queue[head:] is undelivered
+	head     int
 	ended    bool
-	overflow bool
+	overflow chan struct{} // closed when the queue overflowed
 	wake     chan struct{} // cap 1
 	quit     chan struct{}
 	errc     chan error
@@ -90,11 +91,12 @@ type eventSub struct {
 // subscribe starts delivering events to ch.
 func (f *eventFeed) subscribe(ch chan<- *PeerEvent) Subscription {
 	s := &eventSub{
-		feed: f,
-		ch:   ch,
-		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
-		errc: make(chan error, 1),
+		feed:     f,
+		ch:       ch,
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		overflow: make(chan struct{}),
+		errc:     make(chan error, 1),
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -149,10 +151,11 @@ func (s *eventSub) push(ev *PeerEvent) {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= maxPendingEvents {
+	if len(s.queue)-s.head >= maxPendingEvents {
 		// The delivery goroutine ends the subscription: end takes feed.mu,
 		// which our caller holds.
-		s.ended, s.overflow, s.queue = true, true, nil
+		s.ended, s.queue, s.head = true, nil, 0
+		close(s.overflow)
 	} else {
 		s.queue = append(s.queue, ev)
 	}
@@ -165,26 +168,31 @@ func (s *eventSub) push(ev *PeerEvent) {
 
 func (s *eventSub) deliver() {
 	defer s.feed.wg.Done()
-	var batch []*PeerEvent
 	for {
 		s.mu.Lock()
-		batch, s.queue = s.queue, batch[:0]
-		overflow := s.overflow
-		s.mu.Unlock()
-		if overflow {
-			s.end(ErrSubscriptionOverflow)
-			return
-		}
-		for i, ev := range batch {
+		if s.head < len(s.queue) {
+			ev := s.queue[s.head]
+			s.queue[s.head] = nil
+			if s.head++; s.head == len(s.queue) {
+				s.queue, s.head = s.queue[:0], 0
+			}
+			s.mu.Unlock()
 			select {
 			case s.ch <- ev:
-				batch[i] = nil
+				continue
+			case <-s.overflow:
+				s.end(ErrSubscriptionOverflow)
+				return
 			case <-s.quit:
 				return
 			}
 		}
+		s.mu.Unlock()
 		select {
 		case <-s.wake:
+		case <-s.overflow:
+			s.end(ErrSubscriptionOverflow)
+			return
 		case <-s.quit:
 			return
 		}
@@ -196,7 +204,7 @@ func (s *eventSub) end(err error) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
 		s.ended = true
-		s.queue = nil
+		s.queue, s.head = nil, 0
 		s.mu.Unlock()
 		s.feed.mu.Lock()
 		delete(s.feed.subs, s)
