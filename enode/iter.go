@@ -59,7 +59,7 @@ type iterItem struct {
 func ReadNodes(it Iterator, n int) []*Node {
 	var (
 		result []*Node
-		index  = make(map[ID]int, n)
+		index  = make(map[ID]int, max(n, 0))
 	)
 	for i := 0; i < n && it.Next(); i++ {
 		node := it.Node()
