@@ -131,6 +131,7 @@ type Config struct {
 	writeTO         time.Duration                                    // zero: writeTimeout
 	throttleTime    time.Duration                                    // zero: inboundThrottleTime
 	authFilter      func([]byte) error                               // passed to rlpx
+	dialDone        func(dest *enode.Node, err error)                // called when a dialed setup ends
 }
 
 // Config errors.

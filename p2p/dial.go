@@ -39,7 +39,11 @@ func (srv *Server) setupDialed(fd net.Conn, dest *enode.Node, static bool) error
 	if static {
 		flags = staticDialedConn
 	}
-	return srv.setupConn(fd, flags, dest)
+	err := srv.setupConn(fd, flags, dest)
+	if srv.cfg.dialDone != nil {
+		srv.cfg.dialDone(dest, err)
+	}
+	return err
 }
 
 // classifyError maps the error that ended a dial, a setup or a peer to the

@@ -1,0 +1,335 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/rlpx"
+)
+
+// Tests over real loopback TCP. They cannot run in a synctest bubble, so
+// they bound themselves in real time.
+
+// startTCPServer starts a server on ip:0.
+func startTCPServer(t testing.TB, ip string, mod func(*Config)) *testNode {
+	t.Helper()
+	key := newTestKey(t)
+	cfg := Config{
+		PrivateKey: key,
+		Name:       "tcp/" + ip,
+		ListenAddr: net.JoinHostPort(ip, "0"),
+		MaxPeers:   10,
+		Logger:     testLogger(t),
+		dialer:     tcpDialerFrom(mustAddr(ip)),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv := &Server{Config: cfg}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	addr := srv.listener.Addr().(*net.TCPAddr).AddrPort()
+	return &testNode{
+		Server: srv,
+		key:    key,
+		addr:   addr,
+		node:   enode.NewV4(key.Public(), addr.Addr(), int(addr.Port()), int(addr.Port())),
+	}
+}
+
+// tcpDialer dials from a given local IP.
+type tcpDialer struct{ d net.Dialer }
+
+func tcpDialerFrom(ip netip.Addr) *tcpDialer {
+	return &tcpDialer{d: net.Dialer{Timeout: 5 * time.Second, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))}}
+}
+
+func (d *tcpDialer) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) {
+	ep, ok := n.TCPEndpoint()
+	if !ok {
+		return nil, fmt.Errorf("no endpoint")
+	}
+	return d.d.DialContext(ctx, "tcp", ep.String())
+}
+
+// tcpRawPeer connects from ip, runs both handshakes and leaves the
+// connection idle, with no goroutine of its own.
+func tcpRawPeer(t testing.TB, ip string, n *testNode, caps ...Cap) (net.Conn, error) {
+	d := tcpDialerFrom(mustAddr(ip))
+	fd, err := d.Dial(context.Background(), n.node)
+	if err != nil {
+		return nil, err
+	}
+	fd.SetDeadline(time.Now().Add(10 * time.Second))
+	key := newTestKey(t)
+	rc := rlpx.NewConn(fd, n.key.Public(), nil)
+	p := &rawPeer{t: t, key: key, fd: fd, rc: rc}
+	if _, err := rc.Handshake(key); err != nil {
+		fd.Close()
+		return nil, err
+	}
+	if _, err := p.hello(caps...); err != nil {
+		fd.Close()
+		return nil, err
+	}
+	fd.SetDeadline(time.Time{})
+	return fd, nil
+}
+
+// An idle peer with one protocol costs the server at most 2 goroutines:
+// the read loop and the protocol's own.
+func TestLoopbackGoroutinesPerIdlePeer(t *testing.T) {
+	const peers = 50
+	idle := Protocol{Name: "idle", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+		for {
+			if _, err := rw.ReadMsg(); err != nil {
+				return err
+			}
+		}
+	}}
+	n := startTCPServer(t, "127.0.0.1", func(c *Config) {
+		c.MaxPeers = 2 * peers
+		c.NoDial = true
+		c.Protocols = []Protocol{idle}
+	})
+	time.Sleep(50 * time.Millisecond)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	base := runtime.NumGoroutine()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range peers {
+		fd, err := tcpRawPeer(t, "127.0.0.1", n, Cap{"idle", 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, fd)
+	}
+	waitFor(t, 10*time.Second, "peers", func() bool { return n.PeerCount() == peers })
+	var got int
+	waitFor(t, 5*time.Second, "setup goroutines to end", func() bool {
+		got = runtime.NumGoroutine() - base
+		return got <= 2*peers
+	})
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	t.Logf("%d idle peers: %d goroutines (%.2f per peer), heap %+d KiB (%.1f KiB per peer, both ends)",
+		peers, got, float64(got)/peers, (int64(after.HeapInuse)-int64(before.HeapInuse))/1024,
+		float64(int64(after.HeapInuse)-int64(before.HeapInuse))/1024/peers)
+}
+
+// 1000 idle TCP connections from one address do not keep another address
+// out: each address may hold only a few pending handshakes.
+func TestLoopbackSlowlorisOneAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 1000 connections")
+	}
+	n := startTCPServer(t, "127.0.0.1", func(c *Config) { c.NoDial = true })
+	d := tcpDialerFrom(mustAddr("127.0.0.2"))
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	start := time.Now()
+	for i := range 1000 {
+		fd, err := d.Dial(context.Background(), n.node)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, fd)
+	}
+	t.Logf("opened 1000 idle connections from 127.0.0.2 in %v", time.Since(start))
+
+	// Another address gets a full handshake, well within the handshake
+	// timeout that the idle connections would otherwise run out.
+	start = time.Now()
+	fd, err := tcpRawPeer(t, "127.0.0.3", n)
+	if err != nil {
+		t.Fatalf("127.0.0.3 could not connect: %v", err)
+	}
+	defer fd.Close()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("127.0.0.3 waited %v", d)
+	}
+	waitFor(t, 5*time.Second, "peer", func() bool { return n.PeerCount() == 1 })
+	t.Logf("127.0.0.3 connected in %v", time.Since(start))
+}
+
+// A network of 50 servers on loopback, each with a static peer and dynamic
+// candidates, forms: every node reaches its outbound target, none exceeds
+// a cap at any time, and no node dials a peer twice at once.
+func TestLoopbackNetwork50(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 servers")
+	}
+	const (
+		nodes    = 50
+		maxPeers = 9 // 3 outbound, 6 inbound
+	)
+	rng := rand.New(rand.NewPCG(1, 2))
+	keys := make([]*crypto.PrivateKey, nodes)
+	records := make([]*enode.Node, nodes)
+	listeners := make([]net.Listener, nodes)
+	for i := range nodes {
+		keys[i] = newTestKey(t)
+		ip := netip.AddrFrom4([4]byte{127, 0, 1, byte(10 + i)})
+		l, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners[i] = l
+		ap := l.Addr().(*net.TCPAddr).AddrPort()
+		records[i] = enode.NewV4(keys[i].Public(), ap.Addr(), int(ap.Port()), int(ap.Port()))
+	}
+
+	var (
+		mu         sync.Mutex
+		dialing    = make(map[[2]enode.ID]bool)
+		violations []string
+		dials      atomic.Int64
+		failed     atomic.Int64
+	)
+	servers := make([]*Server, nodes)
+	for i := range nodes {
+		self := records[i].ID()
+		others := make([]*enode.Node, 0, nodes-1)
+		for j := range nodes {
+			if j != i {
+				others = append(others, records[j])
+			}
+		}
+		rng.Shuffle(len(others), func(a, b int) { others[a], others[b] = others[b], others[a] })
+		inner := tcpDialerFrom(records[i].IPAddr())
+		l := listeners[i]
+		cfg := Config{
+			PrivateKey:  keys[i],
+			Name:        fmt.Sprintf("node%d", i),
+			ListenAddr:  l.Addr().String(),
+			MaxPeers:    maxPeers,
+			StaticNodes: []*enode.Node{records[(i+1)%nodes]},
+			Protocols:   []Protocol{echoProto("echo", 1)},
+			Logger:      testLogger(t),
+			listenFunc:  func(string, string) (net.Listener, error) { return l, nil },
+			nodeSource:  enode.CycleNodes(others),
+			dialer: dialerFunc(func(ctx context.Context, n *enode.Node) (net.Conn, error) {
+				key := [2]enode.ID{self, n.ID()}
+				mu.Lock()
+				if dialing[key] {
+					violations = append(violations, fmt.Sprintf("node %d dials %v twice", i, n.ID()))
+				}
+				dialing[key] = true
+				mu.Unlock()
+				dials.Add(1)
+				fd, err := inner.Dial(ctx, n)
+				if err != nil {
+					mu.Lock()
+					delete(dialing, key)
+					mu.Unlock()
+					failed.Add(1)
+				}
+				return fd, err
+			}),
+			dialDone: func(n *enode.Node, err error) {
+				mu.Lock()
+				delete(dialing, [2]enode.ID{self, n.ID()})
+				mu.Unlock()
+				if err != nil {
+					failed.Add(1)
+				}
+			},
+		}
+		servers[i] = &Server{Config: cfg}
+	}
+	start := time.Now()
+	for _, srv := range servers {
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		var wg sync.WaitGroup
+		for _, srv := range servers {
+			wg.Go(srv.Stop)
+		}
+		wg.Wait()
+	}()
+
+	// Watch the caps while the network forms.
+	check := func() (done bool) {
+		done = true
+		for i, srv := range servers {
+			s := srv.snapshot.Load()
+			l := srv.limits
+			if s.counts.total > l.maxPeers || s.counts.inbound > l.maxInbound || s.counts.outbound > l.maxOutbound {
+				mu.Lock()
+				violations = append(violations, fmt.Sprintf("node %d over its caps: %+v", i, s.counts))
+				mu.Unlock()
+			}
+			if s.counts.outbound < l.maxOutbound {
+				done = false
+			}
+		}
+		return done
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			for i, srv := range servers {
+				t.Logf("node %d: %+v %+v", i, srv.snapshot.Load().counts, srv.dialsched.Stats())
+			}
+			t.Fatal("network did not form in time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	// Every node is connected to its static node, one way or the other.
+	waitFor(t, 10*time.Second, "static peers", func() bool {
+		for i, srv := range servers {
+			static := records[(i+1)%nodes].ID()
+			found := false
+			for _, p := range srv.Peers() {
+				found = found || p.ID() == static
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	})
+	check()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Fatalf("%d violations, first: %s", len(violations), violations[0])
+	}
+	total := 0
+	for _, srv := range servers {
+		total += srv.PeerCount()
+	}
+	t.Logf("%d nodes at their outbound target after %v: %d peer connections, %d dials, %d failed",
+		nodes, elapsed, total/2, dials.Load(), failed.Load())
+}
+
+type dialerFunc func(ctx context.Context, n *enode.Node) (net.Conn, error)
+
+func (f dialerFunc) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) { return f(ctx, n) }
