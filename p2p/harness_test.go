@@ -203,7 +203,7 @@ func dialRaw(t testing.TB, pn *pipeNet, ip string, n *testNode, key *crypto.Priv
 	if err != nil {
 		return nil, err
 	}
-	p := &rawPeer{t: t, key: key, fd: fd, rc: rlpx.NewConn(fd, n.key.Public(), nil)}
+	p := &rawPeer{t: t, key: key, fd: fd, rc: newRawConn(fd, n)}
 	t.Cleanup(p.close)
 	if _, err := p.rc.Handshake(key); err != nil {
 		return p, err
@@ -350,4 +350,6 @@ func echoProto(name string, version uint) Protocol {
 }
 
 // newRawConn wraps fd for a handshake with n.
-func newRawConn(fd net.Conn, n *testNode) *rlpx.Conn { return rlpx.NewConn(fd, n.key.Public(), nil) }
+func newRawConn(fd net.Conn, n *testNode) *rlpx.Conn {
+	return rlpx.NewConn(fd, n.key.Public(), &rlpx.Config{HandshakeTimeout: time.Minute})
+}

@@ -52,6 +52,7 @@ func (d DiscReason) Valid() bool {
 	return int(d) < len(discReasonStrings) && discReasonStrings[d] != ""
 }
 
+// String returns go-ethereum's description of the reason.
 func (d DiscReason) String() string {
 	if d.Valid() {
 		return discReasonStrings[d]
@@ -59,6 +60,8 @@ func (d DiscReason) String() string {
 	return fmt.Sprintf("unknown disconnect reason %d", uint8(d))
 }
 
+// Error implements error, so a reason can be returned and matched with
+// errors.Is and errors.As.
 func (d DiscReason) Error() string { return d.String() }
 
 // PeerError is a reason to end a connection decided on this side: a
@@ -72,6 +75,7 @@ type PeerError struct {
 	Err    error  // the underlying error, if any
 }
 
+// Error describes the reason and what happened.
 func (e *PeerError) Error() string {
 	switch {
 	case e.Msg != "" && e.Err != nil:

@@ -246,7 +246,8 @@ func (srv *Server) run() {
 		}
 		delete(srv.dropWaiters, id)
 		srv.log.Debug("Removing p2p peer", "id", id, "addr", pd.p.RemoteAddr(), "conn", flags,
-			"duration", pd.p.Lifetime(), "peercount", len(peers), "req", pd.remoteRequested, "err", pd.err)
+			"duration", pd.p.Lifetime(), "peercount", len(peers), "reason", DiscReasonFor(pd.err),
+			"remote", pd.remoteRequested, "err", pd.err)
 		srv.emitDrop(pd)
 	}
 running:

@@ -68,11 +68,14 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 	} else {
 		addr := netutil.AddrPortFromNetAddr(c.fd.RemoteAddr())
 		c.node = enode.NewV4(pub, addr.Addr(), int(addr.Port()), int(addr.Port()))
-		defer srv.dialsched.InboundCompleted(c.id)
 	}
 
 	if err := srv.checkpoint(c, srv.postHandshakeCh); err != nil {
 		return err
+	}
+	if c.flags.is(inboundConn) {
+		// The run loop told the scheduler at checkpoint 1.
+		defer srv.dialsched.InboundCompleted(c.id)
 	}
 	if c.hello, err = srv.exchangeHello(c, pub); err != nil {
 		return err
