@@ -6,6 +6,7 @@ require (
 	github.com/devp2p-go/devp2p v0.0.0
 	github.com/ethereum/go-ethereum v1.17.10
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.50.0
 )
 
 require (
@@ -13,7 +14,7 @@ require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/golang/snappy v1.0.1-0.20260716114414-9ae09f520e93 // indirect
 	github.com/holiman/uint256 v1.3.2 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7 // indirect
 )
 
 replace github.com/devp2p-go/devp2p => ../
