@@ -3,6 +3,7 @@ package enrtest
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -135,7 +136,7 @@ func (s recordSpec) gethRecord(t *testing.T, key *ecdsa.PrivateKey) *gethenr.Rec
 func compareNodes(t *testing.T, s recordSpec, o *enode.Node, g *gethenode.Node) {
 	t.Helper()
 	if o.ID() != enode.ID(g.ID()) {
-		t.Errorf("node ID: ours %x, go-ethereum %x", o.ID(), g.ID())
+		t.Errorf("node ID: ours %v, go-ethereum %v", o.ID(), g.ID())
 	}
 	if o.Seq() != g.Seq() || o.Seq() != s.seq {
 		t.Errorf("seq: ours %d, go-ethereum %d, want %d", o.Seq(), g.Seq(), s.seq)
@@ -455,7 +456,7 @@ var urlCases = []struct {
 func compareV4(t *testing.T, o *enode.Node, g *gethenode.Node) {
 	t.Helper()
 	if o.ID() != enode.ID(g.ID()) {
-		t.Errorf("ID: ours %x, go-ethereum %x", o.ID(), g.ID())
+		t.Errorf("ID: ours %v, go-ethereum %v", o.ID(), g.ID())
 	}
 	if o.IPAddr() != g.IPAddr() || o.TCP() != g.TCP() || o.UDP() != g.UDP() {
 		t.Errorf("endpoint: ours %v tcp %d udp %d, go-ethereum %v tcp %d udp %d", o.IPAddr(), o.TCP(), o.UDP(), g.IPAddr(), g.TCP(), g.UDP())
@@ -478,39 +479,39 @@ func compareV4(t *testing.T, o *enode.Node, g *gethenode.Node) {
 // accept/reject decision and, when accepted, the same node.
 func TestGethENRURLParse(t *testing.T) {
 	key := newKey(t)
-	hex := fmt.Sprintf("%x", key.ours.Public()[:])
+	keyHex := fmt.Sprintf("%x", key.ours.Public()[:])
 	inputs := []string{
-		"enode://" + hex + "@10.3.58.6:30303",
-		"enode://" + hex + "@10.3.58.6:30303?discport=30301",
-		"enode://" + hex + "@10.3.58.6:30303?discport=0",
-		"enode://" + hex + "@10.3.58.6:30303?discport=x",
-		"enode://" + hex + "@10.3.58.6:30303?discport=70000",
-		"enode://" + hex + "@[2001:db8:3c4d:15::abcd:ef12]:52150",
-		"enode://" + hex + "@[::1]:30303?discport=30304",
-		"enode://" + hex + "@[::ffff:1.2.3.4]:30303",
-		"enode://" + hex + "@example.org:30303",
-		"enode://" + hex + "@example.org:30303?discport=30304",
-		"enode://" + hex + "@localhost:3",
-		"enode://" + hex,
-		"enode://" + hex + "@10.3.58.6",
-		"enode://" + hex + "@10.3.58.6:",
-		"enode://" + hex + "@10.3.58.6:foo",
-		"enode://" + hex + "@10.3.58.6:65536",
-		"enode://" + hex + "@:30303",
-		"enode://" + hex[:126] + "@10.3.58.6:30303",
-		"enode://" + hex + "00@10.3.58.6:30303",
-		"enode://" + strings.ToUpper(hex) + "@10.3.58.6:30303",
+		"enode://" + keyHex + "@10.3.58.6:30303",
+		"enode://" + keyHex + "@10.3.58.6:30303?discport=30301",
+		"enode://" + keyHex + "@10.3.58.6:30303?discport=0",
+		"enode://" + keyHex + "@10.3.58.6:30303?discport=x",
+		"enode://" + keyHex + "@10.3.58.6:30303?discport=70000",
+		"enode://" + keyHex + "@[2001:db8:3c4d:15::abcd:ef12]:52150",
+		"enode://" + keyHex + "@[::1]:30303?discport=30304",
+		"enode://" + keyHex + "@[::ffff:1.2.3.4]:30303",
+		"enode://" + keyHex + "@example.org:30303",
+		"enode://" + keyHex + "@example.org:30303?discport=30304",
+		"enode://" + keyHex + "@localhost:3",
+		"enode://" + keyHex,
+		"enode://" + keyHex + "@10.3.58.6",
+		"enode://" + keyHex + "@10.3.58.6:",
+		"enode://" + keyHex + "@10.3.58.6:foo",
+		"enode://" + keyHex + "@10.3.58.6:65536",
+		"enode://" + keyHex + "@:30303",
+		"enode://" + keyHex[:126] + "@10.3.58.6:30303",
+		"enode://" + keyHex + "00@10.3.58.6:30303",
+		"enode://" + strings.ToUpper(keyHex) + "@10.3.58.6:30303",
 		"enode://" + strings.Repeat("0", 128) + "@10.3.58.6:30303",
 		"enode://" + strings.Repeat("zz", 64) + "@10.3.58.6:30303",
 		"enode://@10.3.58.6:30303",
-		"http://" + hex + "@10.3.58.6:30303",
-		"enode:/" + hex + "@10.3.58.6:30303",
-		"enode://" + hex + "@10.3.58.6:30303/path",
-		"enode://" + hex + "@10.3.58.6:30303#frag",
+		"http://" + keyHex + "@10.3.58.6:30303",
+		"enode:/" + keyHex + "@10.3.58.6:30303",
+		"enode://" + keyHex + "@10.3.58.6:30303/path",
+		"enode://" + keyHex + "@10.3.58.6:30303#frag",
 		"enode://user:pass@10.3.58.6:30303",
 		"",
 		"enode://",
-		hex,
+		keyHex,
 	}
 	for _, in := range inputs {
 		on, oerr := enode.ParseV4(in)
@@ -547,8 +548,9 @@ func TestGethENRSpecExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprintf("%x", on.ID()) != id || fmt.Sprintf("%x", gn.ID()) != id {
-		t.Errorf("IDs: ours %x, go-ethereum %x, want %s", on.ID(), gn.ID(), id)
+	oid, gid := on.ID(), gn.ID()
+	if hex.EncodeToString(oid[:]) != id || hex.EncodeToString(gid[:]) != id {
+		t.Errorf("IDs: ours %x, go-ethereum %x, want %s", oid[:], gid[:], id)
 	}
 	compareNodes(t, recordSpec{seq: 1}, on, gn)
 }
