@@ -64,8 +64,8 @@ type Server struct {
 	postHandshakeCh chan *conn
 	addPeerCh       chan *conn
 	delPeerCh       chan peerDrop
-	addTrustedCh    chan *enode.Node
-	removeTrustedCh chan *enode.Node
+	addTrustedCh    chan trustedReq
+	removeTrustedCh chan trustedReq
 	peerOpCh        chan peerOp
 	peerOpDone      chan struct{}
 
@@ -75,6 +75,13 @@ type Server struct {
 
 // peerOp is a function run on the run loop with the peer set.
 type peerOp func(peers map[enode.ID]*Peer)
+
+// trustedReq asks the run loop to change the trusted set; done is closed
+// when the change is in effect.
+type trustedReq struct {
+	node *enode.Node
+	done chan struct{}
+}
 
 // peerDrop is sent by runPeer when a peer has ended.
 type peerDrop struct {
@@ -113,8 +120,8 @@ func (srv *Server) Start() error {
 	srv.postHandshakeCh = make(chan *conn)
 	srv.addPeerCh = make(chan *conn)
 	srv.delPeerCh = make(chan peerDrop)
-	srv.addTrustedCh = make(chan *enode.Node)
-	srv.removeTrustedCh = make(chan *enode.Node)
+	srv.addTrustedCh = make(chan trustedReq)
+	srv.removeTrustedCh = make(chan trustedReq)
 	srv.peerOpCh = make(chan peerOp)
 	srv.peerOpDone = make(chan struct{})
 	srv.dropWaiters = make(map[enode.ID][]chan struct{})
@@ -256,21 +263,25 @@ running:
 		case <-srv.quit:
 			break running
 
-		case n := <-srv.addTrustedCh:
+		case req := <-srv.addTrustedCh:
 			// From AddTrustedPeer.
+			n := req.node
 			trusted[n.ID()] = n
 			if p := peers[n.ID()]; p != nil {
 				p.setFlag(trustedConn, true)
 			}
 			publish(true)
+			close(req.done)
 
-		case n := <-srv.removeTrustedCh:
+		case req := <-srv.removeTrustedCh:
 			// From RemoveTrustedPeer.
+			n := req.node
 			delete(trusted, n.ID())
 			if p := peers[n.ID()]; p != nil {
 				p.setFlag(trustedConn, false)
 			}
 			publish(true)
+			close(req.done)
 
 		case op := <-srv.peerOpCh:
 			// From the public API: Peers, RemovePeer and others.
@@ -477,24 +488,27 @@ func (srv *Server) RemovePeer(node *enode.Node) {
 }
 
 // AddTrustedPeer marks node as trusted: it may connect beyond the peer caps.
-// It does not dial the node.
+// It does not dial the node. The change is in effect when it returns.
 func (srv *Server) AddTrustedPeer(node *enode.Node) {
-	if quit := srv.quitChan(); quit != nil {
-		select {
-		case srv.addTrustedCh <- node:
-		case <-quit:
-		}
-	}
+	srv.changeTrusted(srv.addTrustedCh, node)
 }
 
 // RemoveTrustedPeer removes node from the trusted set. A connected peer
-// stays connected.
+// stays connected. The change is in effect when it returns.
 func (srv *Server) RemoveTrustedPeer(node *enode.Node) {
-	if quit := srv.quitChan(); quit != nil {
-		select {
-		case srv.removeTrustedCh <- node:
-		case <-quit:
-		}
+	srv.changeTrusted(srv.removeTrustedCh, node)
+}
+
+func (srv *Server) changeTrusted(ch chan trustedReq, node *enode.Node) {
+	quit := srv.quitChan()
+	if quit == nil {
+		return
+	}
+	req := trustedReq{node: node, done: make(chan struct{})}
+	select {
+	case ch <- req:
+		<-req.done
+	case <-quit:
 	}
 }
 
