@@ -159,6 +159,12 @@ var decodeTests = []decodeTest{
 	{input: "C101", ptr: new(tailRaw), value: tailRaw{A: 1, Tail: []RawValue{}}},
 	{input: "C0", ptr: new(tailRaw), err: ErrTooFewElements},
 	{input: "C3010203", ptr: new(tailPrivateFields), value: tailPrivateFields{A: 1, Tail: []uint{2, 3}}},
+	{input: "C401820203", ptr: new(byteSliceTail), value: byteSliceTail{A: 1, B: []byte{2, 3}}},
+	{input: "C3010203", ptr: new(byteSliceTail), err: ErrTooManyElements},
+	{input: "C101", ptr: new(byteSliceTail), err: ErrTooFewElements},
+	{input: "C301C105", ptr: new(rawValueTail), value: rawValueTail{A: 1, R: RawValue{0xC1, 0x05}}},
+	{input: "C3010203", ptr: new(rawValueTail), err: ErrTooManyElements},
+	{input: "C101", ptr: new(rawValueTail), err: ErrTooFewElements},
 
 	// struct tag "-"
 	{input: "C20102", ptr: new(ignoredField), value: ignoredField{A: 1, C: 2}},

@@ -10,16 +10,36 @@
 // # Two APIs
 //
 // The low-level API works on byte slices and never allocates on its own:
-// [Split], [SplitString], [SplitList], [SplitUint64] and [CountValues] take
-// items apart without copying, and the Append functions ([AppendUint64],
-// [AppendBytes], [AppendString], [AppendBool], [AppendBigInt], [AppendRaw],
-// [StartList] and [EndList]) write items to the end of a caller-owned buffer,
-// growing it only when its capacity runs out. Hot paths (handshakes, frame and
-// packet codecs) should use it.
+// [Split], [SplitString], [SplitList], [SplitUint64], [SplitBool] and
+// [CountValues] take items apart without copying, and the Append functions
+// ([AppendUint64], [AppendBytes], [AppendString], [AppendBool],
+// [AppendBigInt], [AppendRaw], [StartList] and [EndList]) write items to the
+// end of a caller-owned buffer, growing it only when its capacity runs out.
+// Hot paths (handshakes, frame and packet codecs) should use it.
 //
 // The reflection API ([EncodeToBytes], [AppendValue], [Encode], [DecodeBytes],
 // [DecodeFirst]) maps Go values to RLP. It builds a codec once per Go type and
 // caches it, so reflection is paid for once.
+//
+// A message [version, [ip, port]] written and read with the low-level API:
+//
+//	b, outer := rlp.StartList(buf[:0])
+//	b = rlp.AppendUint64(b, version)
+//	b, inner := rlp.StartList(b)
+//	b = rlp.AppendBytes(b, ip)
+//	b = rlp.AppendUint64(b, port)
+//	b = rlp.EndList(b, inner)
+//	b = rlp.EndList(b, outer)
+//
+//	msg, _, err := rlp.SplitList(b)
+//	version, msg, err = rlp.SplitUint64(msg)
+//	ep, _, err := rlp.SplitList(msg)
+//	ip, ep, err = rlp.SplitString(ep) // ip aliases b: no copy
+//	port, _, err = rlp.SplitUint64(ep)
+//
+// Every Split function checks the header of the item it splits off; the
+// caller decides how strictly to treat what follows (SplitList returns the
+// bytes after the list so that a decoder can ignore or reject them).
 //
 // # Type mapping
 //
@@ -55,9 +75,12 @@
 // field after an optional field must be optional too (or the tail). The last
 // exported field may be tagged `rlp:"tail"`; it must be a slice and receives
 // all remaining list elements, and its elements are encoded inline rather than
-// as a nested list. A pointer field tagged `rlp:"nil"` decodes the empty value
-// of its element type's kind as a nil pointer; `rlp:"nilString"` and
-// `rlp:"nilList"` choose the kind of that empty value explicitly.
+// as a nested list. (As in go-ethereum, the tag has no effect on a byte
+// slice, a RawValue or a slice type with its own Marshaler or Unmarshaler.)
+// A pointer field tagged `rlp:"nil"` decodes the empty value of its element
+// type's kind as a nil pointer; `rlp:"nilString"` and `rlp:"nilList"` choose
+// the kind of that empty value explicitly. The *big.Int rule takes precedence
+// over these tags.
 //
 // # Strictness
 //
@@ -75,6 +98,12 @@
 //
 // A RawValue, like go-ethereum's, takes the bytes of one item as they are:
 // its header is checked but its content is not parsed.
+//
+// Slices are allocated with their final length, counted from the items in
+// the input, but never with more than a small fixed budget before their
+// elements have decoded; interfaces are decoded without recursion. So an
+// input can make the decoder allocate only in proportion to its own size
+// and to the values it really contains.
 //
 // Nothing in this package logs, starts goroutines or reads the clock. All
 // functions are safe for concurrent use.

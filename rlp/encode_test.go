@@ -128,6 +128,9 @@ var encodeTests = []encodeTest{
 	{val: &tailRaw{A: 1, Tail: []RawValue{unhex("02"), unhex("03")}}, output: "C3010203"},
 	{val: &tailRaw{A: 1, Tail: []RawValue{}}, output: "C101"},
 	{val: &tailRaw{A: 1}, output: "C101"},
+	{val: &byteSliceTail{A: 1, B: []byte{2, 3}}, output: "C401820203"},
+	{val: &byteSliceTail{A: 1}, output: "C20180"},
+	{val: &rawValueTail{A: 1, R: RawValue{0xC1, 0x05}}, output: "C301C105"},
 
 	// struct tag "optional": trailing zero values are left out
 	{val: &optionalFields{}, output: "C180"},
@@ -303,5 +306,20 @@ func (failWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 func TestEncodeWriteError(t *testing.T) {
 	if err := Encode(failWriter{}, uint(1)); err != io.ErrClosedPipe {
 		t.Fatalf("got %v, want %v", err, io.ErrClosedPipe)
+	}
+}
+
+// TestAppendValueAllocs checks that reflection encoding of a pointer to a
+// struct into a buffer with room allocates nothing once the codec exists.
+func TestAppendValueAllocs(t *testing.T) {
+	buf := make([]byte, 0, 512)
+	n := testing.AllocsPerRun(100, func() {
+		var err error
+		if buf, err = AppendValue(buf[:0], benchHelloValue); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Fatalf("AppendValue allocated %v times", n)
 	}
 }

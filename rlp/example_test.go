@@ -68,3 +68,34 @@ func ExampleDecodeBytes() {
 	// {Version:5 Name:x Caps:[{Name:eth Version:68}] Rest:[]}
 	// rlp: non-canonical integer format for uint, decoding into (rlp_test.hello).Caps[0].Version
 }
+
+func ExampleDecodeFirst() {
+	// A discv4-style packet body may be followed by data from a newer
+	// protocol version, which is ignored.
+	body := []byte{0xC2, 0x04, 0x05, 0xFF, 0xFF}
+	var ping struct {
+		Version    uint
+		Expiration uint64
+	}
+	rest, err := rlp.DecodeFirst(body, &ping)
+	fmt.Println(ping.Version, ping.Expiration, len(rest), err)
+	// Output: 4 5 2 <nil>
+}
+
+func ExampleRawValue() {
+	// Decode the envelope now and the payload later, once its type is known.
+	var envelope struct {
+		Kind    uint
+		Payload rlp.RawValue
+	}
+	enc, _ := rlp.EncodeToBytes([]any{uint(2), []string{"a", "b"}})
+	if err := rlp.DecodeBytes(enc, &envelope); err != nil {
+		panic(err)
+	}
+	var payload []string
+	if err := rlp.DecodeBytes(envelope.Payload, &payload); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d %X %q\n", envelope.Kind, envelope.Payload, payload)
+	// Output: 2 C26162 ["a" "b"]
+}

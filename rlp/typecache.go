@@ -149,7 +149,7 @@ type field struct {
 	enc      encoder
 	dec      decoder
 	optional bool // may be missing from the input; omitted when zero at the end
-	tail     bool // a slice taking all remaining elements
+	tail     bool // a slice decoding all remaining elements
 }
 
 // fieldTags are the parsed `rlp:"…"` tags of one field.
@@ -204,22 +204,30 @@ func (g *generator) structFields(t reflect.Type) (fields []field, encErr, decErr
 
 // makeField builds the codec of one struct field according to its tags.
 func (g *generator) makeField(sf reflect.StructField, tags fieldTags) (f field, encErr, decErr error) {
-	f = field{index: sf.Index[0], name: sf.Name, optional: tags.optional, tail: tags.tail}
+	f = field{index: sf.Index[0], name: sf.Name, optional: tags.optional}
 	ft := sf.Type
+	fi := g.info(ft)
+	f.enc, encErr = encodeVia(fi), fi.encErr
+	f.dec, decErr = decodeVia(fi), fi.decErr
 	switch {
 	case tags.tail:
+		// As in go-ethereum, "tail" only changes slices that would otherwise
+		// be lists: a RawValue, a byte slice or a slice with its own codec
+		// stays a single item. This can differ between the directions.
 		ei := g.info(ft.Elem())
-		f.enc, f.dec = makeTailEncoder(ei), makeTailDecoder(ft, ei)
-		return f, ei.encErr, ei.decErr
+		if ft != rawValueType && !isEncByte(ft.Elem()) && !reflect.PointerTo(ft).Implements(marshalerType) {
+			f.enc, encErr = makeTailEncoder(ei), ei.encErr
+		}
+		if ft != rawValueType && !isDecByte(ft.Elem()) && !reflect.PointerTo(ft).Implements(unmarshalerType) {
+			f.dec, decErr = makeTailDecoder(ft, ei), ei.decErr
+			f.tail = true
+		}
 	case tags.nilOK && ft != bigIntPtrType:
 		ei := g.info(ft.Elem())
-		f.enc, f.dec = makePtrEncoder(ei, tags.nilKind), makeNilPtrDecoder(ft, ei, tags.nilKind)
-		return f, ei.encErr, ei.decErr
-	default:
-		fi := g.info(ft)
-		f.enc, f.dec = encodeVia(fi), decodeVia(fi)
-		return f, fi.encErr, fi.decErr
+		f.enc, encErr = makePtrEncoder(ei, tags.nilKind), ei.encErr
+		f.dec, decErr = makeNilPtrDecoder(ft, ei, tags.nilKind), ei.decErr
 	}
+	return f, encErr, decErr
 }
 
 // parseTags parses the rlp tag of the exported field sf of struct type t.

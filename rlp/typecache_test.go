@@ -84,3 +84,14 @@ func TestRecursiveTypeWithError(t *testing.T) {
 		t.Errorf("decode slice: got %v", err)
 	}
 }
+
+func TestCachedInfoReused(t *testing.T) {
+	typ := reflect.TypeFor[simpleStruct]()
+	first := cachedInfo(typ)
+	if cachedInfo(typ) != first {
+		t.Fatal("codec built twice")
+	}
+	if n := testing.AllocsPerRun(100, func() { cachedInfo(typ) }); n != 0 {
+		t.Fatalf("cache lookup allocates %v times", n)
+	}
+}

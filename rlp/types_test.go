@@ -40,6 +40,17 @@ type tailPrivateFields struct {
 	x, y bool
 }
 
+// Tags "tail" on a byte slice or a RawValue change nothing, as in go-ethereum.
+type byteSliceTail struct {
+	A uint
+	B []byte `rlp:"tail"`
+}
+
+type rawValueTail struct {
+	A uint
+	R RawValue `rlp:"tail"`
+}
+
 type nilListUint struct {
 	X *uint `rlp:"nilList"`
 }
