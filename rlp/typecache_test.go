@@ -95,3 +95,20 @@ func TestCachedInfoReused(t *testing.T) {
 		t.Fatalf("cache lookup allocates %v times", n)
 	}
 }
+
+// A field type may be encodable but not decodable: the struct's codec must
+// fail in that direction only.
+func TestStructFieldErrorDirection(t *testing.T) {
+	type encodeOnly struct {
+		A uint
+		F funcMarshaler
+	}
+	enc, err := EncodeToBytes(&encodeOnly{A: 1})
+	if err != nil || string(enc) != "\xc3\x01\xc1\x01" {
+		t.Fatalf("encode: %X %v", enc, err)
+	}
+	var v encodeOnly
+	if err := DecodeBytes(enc, &v); !errors.Is(err, ErrUnsupportedType) {
+		t.Fatalf("decode: got %v", err)
+	}
+}
