@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 
@@ -83,15 +84,28 @@ func (s *admissionSnapshot) isTrustedIP(ip netip.Addr) bool {
 }
 
 // checkPostHandshake is checkpoint 1: the encryption handshake is done and
-// the remote's ID is known. It returns the disconnect reason, or nil.
+// the remote's ID is known. existing holds the flags of a connected peer
+// with the same ID, or 0. It returns the disconnect reason, or nil.
 // Dialed connections whose key differs from the one dialed never get here:
 // the encryption handshake fails.
-func checkPostHandshake(self, id enode.ID, flags connFlag, connected bool, n peerCounts, l peerLimits) error {
-	switch {
-	case id == self:
+//
+// When two nodes dial each other at the same time, each sees an inbound and
+// an outbound connection to the other. Refusing whichever comes second can
+// leave both ends without either connection, as the order may differ on the
+// two ends. So a connection that goes the other way than the existing one
+// replaces it if it was dialed by the node with the lower ID, and is refused
+// otherwise: both ends keep the same one (see replacesExisting).
+func checkPostHandshake(self, id enode.ID, flags connFlag, existing connFlag, n peerCounts, l peerLimits) error {
+	if id == self {
 		return DiscSelf
-	case connected:
-		return DiscAlreadyConnected
+	}
+	if existing != 0 {
+		if !replacesExisting(self, id, flags, existing) {
+			return DiscAlreadyConnected
+		}
+		n = n.without(existing)
+	}
+	switch {
 	case flags.is(trustedConn):
 		return nil
 	case n.total >= l.maxPeers:
@@ -104,12 +118,37 @@ func checkPostHandshake(self, id enode.ID, flags connFlag, connected bool, n pee
 	return nil
 }
 
+// replacesExisting reports whether a new connection with flags should
+// replace a connected peer's connection with flags old: only when they go
+// opposite ways, and then the connection dialed by the lower node ID wins.
+// Both ends come to the same answer. A second connection the same way as
+// the existing one is refused, as go-ethereum does.
+func replacesExisting(self, id enode.ID, flags, old connFlag) bool {
+	if flags.dialed() == old.dialed() {
+		return false
+	}
+	selfLower := bytes.Compare(self[:], id[:]) < 0
+	return flags.dialed() == selfLower
+}
+
+// without returns the counts with one peer of the given flags removed.
+func (n peerCounts) without(f connFlag) peerCounts {
+	n.total--
+	if f.is(inboundConn) {
+		n.inbound--
+	}
+	if f.dialed() {
+		n.outbound--
+	}
+	return n
+}
+
 // checkAddPeer is checkpoint 2: the Hello exchange is done. A peer must
 // share a capability with us (unless we run no protocols); then the checks
 // of checkpoint 1 are repeated, as the peer set may have changed.
-func checkAddPeer(protos []Protocol, caps []Cap, self, id enode.ID, flags connFlag, connected bool, n peerCounts, l peerLimits) error {
+func checkAddPeer(protos []Protocol, caps []Cap, self, id enode.ID, flags connFlag, existing connFlag, n peerCounts, l peerLimits) error {
 	if len(protos) > 0 && !sharesCap(protos, caps) {
 		return DiscUselessPeer
 	}
-	return checkPostHandshake(self, id, flags, connected, n, l)
+	return checkPostHandshake(self, id, flags, existing, n, l)
 }

@@ -69,34 +69,42 @@ func TestCheckpoints(t *testing.T) {
 		name      string
 		id        enode.ID
 		flags     connFlag
-		connected bool
+		existing  connFlag
 		n         peerCounts
 		want      error
 	}{
-		{"inbound ok", other, inboundConn, false, room, nil},
-		{"dialed ok", other, dynDialedConn, false, room, nil},
-		{"self", self, inboundConn, false, room, DiscSelf},
-		{"self even if trusted", self, inboundConn | trustedConn, false, room, DiscSelf},
-		{"already connected", other, inboundConn, true, room, DiscAlreadyConnected},
-		{"already connected before full", other, inboundConn, true, full, DiscAlreadyConnected},
-		{"already connected, trusted", other, inboundConn | trustedConn, true, room, DiscAlreadyConnected},
-		{"full", other, inboundConn, false, full, DiscTooManyPeers},
-		{"full, dialed", other, staticDialedConn, false, full, DiscTooManyPeers},
-		{"full, trusted", other, inboundConn | trustedConn, false, full, nil},
-		{"inbound cap", other, inboundConn, false, inMax, DiscTooManyPeers},
-		{"inbound cap, dialed ok", other, dynDialedConn, false, inMax, nil},
-		{"outbound cap", other, dynDialedConn, false, outMx, DiscTooManyPeers},
-		{"outbound cap, static too", other, staticDialedConn, false, outMx, DiscTooManyPeers},
-		{"outbound cap, inbound ok", other, inboundConn, false, outMx, nil},
-		{"outbound cap, trusted", other, dynDialedConn | trustedConn, false, outMx, nil},
+		{"inbound ok", other, inboundConn, 0, room, nil},
+		{"dialed ok", other, dynDialedConn, 0, room, nil},
+		{"self", self, inboundConn, 0, room, DiscSelf},
+		{"self even if trusted", self, inboundConn | trustedConn, 0, room, DiscSelf},
+		{"already connected", other, inboundConn, inboundConn, room, DiscAlreadyConnected},
+		{"already connected before full", other, inboundConn, inboundConn, full, DiscAlreadyConnected},
+		{"already connected, trusted", other, inboundConn | trustedConn, inboundConn, room, DiscAlreadyConnected},
+		{"already connected, both dialed", other, dynDialedConn, staticDialedConn, room, DiscAlreadyConnected},
+		// Opposite directions: the connection dialed by the lower ID (self) wins.
+		{"lower ID dialed: replaces inbound", other, dynDialedConn, inboundConn, room, nil},
+		{"lower ID dialed: replaces inbound at the cap", other, dynDialedConn, inboundConn, outMx, DiscTooManyPeers},
+		{"lower ID dialed: replaces inbound when full", other, dynDialedConn, inboundConn, peerCounts{10, 7, 3}, nil},
+		{"lower ID dialed: outbound cap", other, dynDialedConn, inboundConn, full, DiscTooManyPeers},
+		{"higher ID dialed: refused", other, inboundConn, dynDialedConn, room, DiscAlreadyConnected},
+		{"higher ID dialed: refused, trusted", other, inboundConn | trustedConn, dynDialedConn, room, DiscAlreadyConnected},
+		{"full", other, inboundConn, 0, full, DiscTooManyPeers},
+		{"full, dialed", other, staticDialedConn, 0, full, DiscTooManyPeers},
+		{"full, trusted", other, inboundConn | trustedConn, 0, full, nil},
+		{"inbound cap", other, inboundConn, 0, inMax, DiscTooManyPeers},
+		{"inbound cap, dialed ok", other, dynDialedConn, 0, inMax, nil},
+		{"outbound cap", other, dynDialedConn, 0, outMx, DiscTooManyPeers},
+		{"outbound cap, static too", other, staticDialedConn, 0, outMx, DiscTooManyPeers},
+		{"outbound cap, inbound ok", other, inboundConn, 0, outMx, nil},
+		{"outbound cap, trusted", other, dynDialedConn | trustedConn, 0, outMx, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := checkPostHandshake(self, tc.id, tc.flags, tc.connected, tc.n, lim); err != tc.want {
+			if err := checkPostHandshake(self, tc.id, tc.flags, tc.existing, tc.n, lim); err != tc.want {
 				t.Errorf("checkPostHandshake = %v, want %v", err, tc.want)
 			}
 			caps := []Cap{{"a", 1}}
-			if err := checkAddPeer([]Protocol{{Name: "a", Version: 1}}, caps, self, tc.id, tc.flags, tc.connected, tc.n, lim); err != tc.want {
+			if err := checkAddPeer([]Protocol{{Name: "a", Version: 1}}, caps, self, tc.id, tc.flags, tc.existing, tc.n, lim); err != tc.want {
 				t.Errorf("checkAddPeer = %v, want %v", err, tc.want)
 			}
 		})
@@ -104,15 +112,42 @@ func TestCheckpoints(t *testing.T) {
 
 	// Checkpoint 2 refuses peers without a shared capability first.
 	protos := []Protocol{{Name: "a", Version: 2}}
-	if err := checkAddPeer(protos, []Cap{{"a", 1}}, self, other, inboundConn, false, full, lim); err != DiscUselessPeer {
+	if err := checkAddPeer(protos, []Cap{{"a", 1}}, self, other, inboundConn, 0, full, lim); err != DiscUselessPeer {
 		t.Errorf("no shared cap: %v", err)
 	}
-	if err := checkAddPeer(protos, nil, self, other, inboundConn|trustedConn, false, room, lim); err != DiscUselessPeer {
+	if err := checkAddPeer(protos, nil, self, other, inboundConn|trustedConn, 0, room, lim); err != DiscUselessPeer {
 		t.Errorf("no caps, trusted: %v", err)
 	}
-	if err := checkAddPeer(nil, nil, self, other, inboundConn, false, room, lim); err != nil {
+	if err := checkAddPeer(nil, nil, self, other, inboundConn, 0, room, lim); err != nil {
 		t.Errorf("no protocols at all: %v", err)
 	}
+}
+
+// Both ends of two connections going opposite ways keep the same one.
+func TestReplacesExistingAgrees(t *testing.T) {
+	t.Parallel()
+	a, b := enode.ID{1}, enode.ID{2}
+	// X is dialed by a, Y by b. On a: X is dialed, Y inbound; on b the reverse.
+	for _, order := range []string{"X first", "Y first"} {
+		var keepA, keepB string
+		if order == "X first" {
+			keepA = pick(replacesExisting(a, b, inboundConn, dynDialedConn), "Y", "X")
+			keepB = pick(replacesExisting(b, a, dynDialedConn, inboundConn), "Y", "X")
+		} else {
+			keepA = pick(replacesExisting(a, b, dynDialedConn, inboundConn), "X", "Y")
+			keepB = pick(replacesExisting(b, a, inboundConn, dynDialedConn), "X", "Y")
+		}
+		if keepA != "X" || keepB != "X" {
+			t.Errorf("%s: a keeps %s, b keeps %s; want X (dialed by the lower ID) on both", order, keepA, keepB)
+		}
+	}
+}
+
+func pick(cond bool, yes, no string) string {
+	if cond {
+		return yes
+	}
+	return no
 }
 
 func TestConfigLimits(t *testing.T) {

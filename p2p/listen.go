@@ -17,6 +17,16 @@ const (
 	acceptErrorLogRate = time.Second            // at most one such log per second
 )
 
+// A full server closes new connections before the encryption handshake,
+// so a flood costs it next to nothing. A few of them, at most
+// courtesyBurst at once and one per courtesyInterval on average, get the
+// handshake anyway and are refused at checkpoint 1 with DiscTooManyPeers,
+// so that well-behaved dialers learn the reason and back off accordingly.
+const (
+	courtesyBurst    = 4
+	courtesyInterval = 250 * time.Millisecond
+)
+
 // listenLoop accepts inbound connections. It takes a pending slot before
 // Accept, so that with all slots in use new connections wait in the
 // kernel's backlog instead of costing anything here, and it decides on each
@@ -95,10 +105,38 @@ type inboundState struct {
 	clock    mclock.Clock
 	throttle time.Duration
 
-	mu      sync.Mutex // guards following
-	seen    map[netip.Addr]mclock.AbsTime
-	pending map[netip.Addr]int
-	pruned  mclock.AbsTime
+	mu       sync.Mutex // guards following
+	seen     map[netip.Addr]mclock.AbsTime
+	pending  map[netip.Addr]int
+	pruned   mclock.AbsTime
+	courtesy tokenBucket
+}
+
+// tokenBucket is a token bucket that fills at one token per interval up
+// to burst tokens. The zero value starts full on first use.
+type tokenBucket struct {
+	tokens  int
+	last    mclock.AbsTime
+	started bool
+}
+
+// take takes a token if there is one.
+func (b *tokenBucket) take(now mclock.AbsTime, burst int, interval time.Duration) bool {
+	if !b.started {
+		b.tokens, b.last, b.started = burst, now, true
+	}
+	if n := int(now.Sub(b.last) / interval); n > 0 {
+		b.tokens = min(b.tokens+n, burst)
+		b.last = b.last.Add(time.Duration(n) * interval)
+	}
+	if b.tokens == burst {
+		b.last = now
+	}
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func newInboundState(clock mclock.Clock, throttle time.Duration) *inboundState {
@@ -111,18 +149,20 @@ func newInboundState(clock mclock.Clock, throttle time.Duration) *inboundState {
 }
 
 // admit runs checkInbound for ip and, if it passes, records the attempt.
+// A connection refused only for lack of a slot may still be admitted for
+// a courtesy refusal after the handshake, within the courtesy budget.
 func (s *inboundState) admit(ip netip.Addr, a inboundCheck) error {
-	if !ip.IsValid() {
-		return checkInbound(a)
-	}
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !ip.IsValid() {
+		return s.courtesyLocked(checkInbound(a), now)
+	}
 	s.pruneLocked(now)
 	last, ok := s.seen[ip]
 	a.recentlySeen = ok && now.Sub(last) < s.throttle
 	a.pendingFromIP = s.pending[ip]
-	if err := checkInbound(a); err != nil {
+	if err := s.courtesyLocked(checkInbound(a), now); err != nil {
 		return err
 	}
 	if !netutil.IsLAN(ip) {
@@ -130,6 +170,13 @@ func (s *inboundState) admit(ip netip.Addr, a inboundCheck) error {
 	}
 	s.pending[ip]++
 	return nil
+}
+
+func (s *inboundState) courtesyLocked(err error, now mclock.AbsTime) error {
+	if err == errNoInboundSlot && s.courtesy.take(now, courtesyBurst, courtesyInterval) {
+		return nil
+	}
+	return err
 }
 
 // release ends a handshake admitted for ip.

@@ -303,7 +303,7 @@ func TestLoopbackNetwork50(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	// Every node is connected to its static node, one way or the other.
-	waitFor(t, 10*time.Second, "static peers", func() bool {
+	missingStatic := func() (missing []int) {
 		for i, srv := range servers {
 			static := records[(i+1)%nodes].ID()
 			found := false
@@ -311,11 +311,21 @@ func TestLoopbackNetwork50(t *testing.T) {
 				found = found || p.ID() == static
 			}
 			if !found {
-				return false
+				missing = append(missing, i)
 			}
 		}
-		return true
-	})
+		return missing
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(missingStatic()) > 0; {
+		if time.Now().After(deadline) {
+			for _, i := range missingStatic() {
+				j := (i + 1) % nodes
+				t.Logf("node %d %+v lacks static node %d %+v", i, servers[i].snapshot.Load().counts, j, servers[j].snapshot.Load().counts)
+			}
+			t.Fatal("static peers missing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	check()
 	mu.Lock()
 	defer mu.Unlock()

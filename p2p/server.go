@@ -236,26 +236,36 @@ func (srv *Server) run() {
 		snap = s
 		srv.snapshot.Store(s)
 	}
-	removePeer := func(pd peerDrop) {
-		id := pd.p.ID()
+	// detach removes p from the peer set. It is called when p has ended, or
+	// earlier when a new connection replaces it (p is in replaced then).
+	replaced := make(map[*Peer]bool)
+	detach := func(pd peerDrop) {
+		id, flags := pd.p.ID(), pd.p.connFlags()
 		delete(peers, id)
-		counts.total--
-		flags := pd.p.connFlags()
-		if flags.is(inboundConn) {
-			counts.inbound--
-		}
-		if flags.dialed() {
-			counts.outbound--
-		}
+		counts = counts.without(flags)
 		srv.dialsched.PeerRemoved(id, flags.dialed(), pd.err)
-		for _, ch := range srv.dropWaiters[id] {
-			close(ch)
-		}
-		delete(srv.dropWaiters, id)
 		srv.log.Debug("Removing p2p peer", "id", id, "addr", pd.p.RemoteAddr(), "conn", flags,
 			"duration", pd.p.Lifetime(), "peercount", len(peers), "reason", DiscReasonFor(pd.err),
 			"remote", pd.remoteRequested, "err", pd.err)
 		srv.emitDrop(pd)
+	}
+	removePeer := func(pd peerDrop) {
+		if replaced[pd.p] {
+			delete(replaced, pd.p)
+			return
+		}
+		detach(pd)
+		id := pd.p.ID()
+		for _, ch := range srv.dropWaiters[id] {
+			close(ch)
+		}
+		delete(srv.dropWaiters, id)
+	}
+	existing := func(id enode.ID) connFlag {
+		if p := peers[id]; p != nil {
+			return p.connFlags()
+		}
+		return 0
 	}
 running:
 	for {
@@ -293,7 +303,7 @@ running:
 			if trusted[c.id] != nil {
 				c.flags |= trustedConn
 			}
-			err := checkPostHandshake(srv.localnode.ID(), c.id, c.flags, peers[c.id] != nil, counts, srv.limits)
+			err := checkPostHandshake(srv.localnode.ID(), c.id, c.flags, existing(c.id), counts, srv.limits)
 			if err == nil && c.flags.is(inboundConn) {
 				srv.dialsched.InboundPending(c.id)
 			}
@@ -304,8 +314,16 @@ running:
 			if trusted[c.id] != nil {
 				c.flags |= trustedConn
 			}
-			err := checkAddPeer(srv.cfg.Protocols, c.hello.Caps, srv.localnode.ID(), c.id, c.flags, peers[c.id] != nil, counts, srv.limits)
+			err := checkAddPeer(srv.cfg.Protocols, c.hello.Caps, srv.localnode.ID(), c.id, c.flags, existing(c.id), counts, srv.limits)
 			if err == nil {
+				if old := peers[c.id]; old != nil {
+					// The connection the other way is replaced; see
+					// checkPostHandshake.
+					reason := &PeerError{Reason: DiscAlreadyConnected, Msg: "replaced by a connection the other way"}
+					old.fail(reason, false)
+					replaced[old] = true
+					detach(peerDrop{p: old, err: reason})
+				}
 				p := srv.launchPeer(c)
 				peers[c.id] = p
 				counts.total++
@@ -334,7 +352,7 @@ running:
 	for _, p := range peers {
 		p.Disconnect(DiscQuitting)
 	}
-	for len(peers) > 0 {
+	for len(peers) > 0 || len(replaced) > 0 {
 		removePeer(<-srv.delPeerCh)
 	}
 	publish(false)

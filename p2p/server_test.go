@@ -2,6 +2,8 @@ package p2p
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
 	"errors"
 	"net/netip"
 	"testing"
@@ -171,10 +173,7 @@ func TestServerMaxPeers(t *testing.T) {
 		}
 		lp.readDisconnect(DiscTooManyPeers)
 
-		// A new connection is closed before any cryptography.
-		if _, err := dialRaw(t, pn, "127.0.2.3", a, newTestKey(t)); err == nil {
-			t.Fatal("handshake succeeded with a full server")
-		}
+		expectRefusedFull(t, pn, a)
 
 		// The trusted node comes in past the limit, from its IP.
 		tp := mustDialRaw(t, pn, "127.0.9.9", a, trustedKey)
@@ -196,6 +195,25 @@ func TestServerMaxPeers(t *testing.T) {
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
+// expectRefusedFull checks how a full server refuses inbound connections:
+// a few get the encryption handshake and Disconnect(DiscTooManyPeers), the
+// rest are closed before any cryptography.
+func expectRefusedFull(t *testing.T, pn *pipeNet, n *testNode) {
+	t.Helper()
+	for i := range courtesyBurst {
+		p := mustDialRaw(t, pn, fmt.Sprintf("127.0.3.%d", i+1), n, newTestKey(t))
+		p.readDisconnect(DiscTooManyPeers)
+	}
+	if _, err := dialRaw(t, pn, "127.0.3.100", n, newTestKey(t)); err == nil {
+		t.Fatal("handshake beyond the courtesy budget")
+	}
+	time.Sleep(courtesyInterval)
+	mustDialRaw(t, pn, "127.0.3.101", n, newTestKey(t)).readDisconnect(DiscTooManyPeers)
+	if _, err := dialRaw(t, pn, "127.0.3.102", n, newTestKey(t)); err == nil {
+		t.Fatal("handshake beyond the courtesy budget")
+	}
+}
+
 // The inbound cap refuses inbound peers while dialed ones still fit.
 func TestServerInboundCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -207,9 +225,7 @@ func TestServerInboundCap(t *testing.T) {
 		}
 		p1.startReader()
 		synctest.Wait()
-		if _, err := dialRaw(t, pn, "127.0.2.2", a, newTestKey(t)); err == nil {
-			t.Fatal("second inbound peer got through the handshake")
-		}
+		expectRefusedFull(t, pn, a)
 		// Dialed peers still fit.
 		b := startPipeServer(t, pn, "127.0.1.2", nil)
 		a.AddPeer(b.node)
@@ -323,4 +339,43 @@ func TestServerAddTrustedPeer(t *testing.T) {
 			t.Fatal("trusted flag not cleared")
 		}
 	})
+}
+
+// Two nodes that dial each other at the same time end up with one
+// connection, the same on both ends.
+func TestServerSimultaneousDial(t *testing.T) {
+	for i := range 20 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				pn := newPipeNet()
+				ka, kb := newTestKey(t), newTestKey(t)
+				na := enode.NewV4(ka.Public(), mustAddr("127.0.1.1"), 30303, 30303)
+				nb := enode.NewV4(kb.Public(), mustAddr("127.0.1.2"), 30303, 30303)
+				// Both listeners exist before either server dials.
+				la, _ := pn.listen("tcp", "127.0.1.1:30303")
+				lb, _ := pn.listen("tcp", "127.0.1.2:30303")
+				a := startPipeServerKey(t, pn, "127.0.1.1", ka, func(c *Config) {
+					c.StaticNodes = []*enode.Node{nb}
+					c.listenFunc = func(string, string) (net.Listener, error) { return la, nil }
+				})
+				b := startPipeServerKey(t, pn, "127.0.1.2", kb, func(c *Config) {
+					c.StaticNodes = []*enode.Node{na}
+					c.listenFunc = func(string, string) (net.Listener, error) { return lb, nil }
+				})
+				synctest.Wait()
+				time.Sleep(time.Second)
+				synctest.Wait()
+				if a.PeerCount() != 1 || b.PeerCount() != 1 {
+					t.Fatalf("peer counts %d, %d", a.PeerCount(), b.PeerCount())
+				}
+				pa, pb := a.Peers()[0], b.Peers()[0]
+				if pa.Inbound() == pb.Inbound() {
+					t.Fatalf("ends disagree: a inbound %v, b inbound %v", pa.Inbound(), pb.Inbound())
+				}
+				if pa.LocalAddr().String() != pb.RemoteAddr().String() {
+					t.Fatalf("different connections: %v / %v", pa.LocalAddr(), pb.RemoteAddr())
+				}
+			})
+		})
+	}
 }
