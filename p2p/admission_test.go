@@ -66,12 +66,12 @@ func TestCheckpoints(t *testing.T) {
 		outMx = peerCounts{total: 4, outbound: 4}
 	)
 	tests := []struct {
-		name      string
-		id        enode.ID
-		flags     connFlag
-		existing  connFlag
-		n         peerCounts
-		want      error
+		name     string
+		id       enode.ID
+		flags    connFlag
+		existing connFlag
+		n        peerCounts
+		want     error
 	}{
 		{"inbound ok", other, inboundConn, 0, room, nil},
 		{"dialed ok", other, dynDialedConn, 0, room, nil},

@@ -2,9 +2,9 @@ package p2p
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
-	"errors"
 	"net/netip"
 	"testing"
 	"testing/synctest"
