@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/internal/mclock"
 	"github.com/devp2p-go/devp2p/rlpx"
 )
 
@@ -454,3 +455,40 @@ func (c *slowMsgConn) flushing() bool {
 func (c *slowMsgConn) SetWriteTimeout(time.Duration) {}
 
 var _ msgConn = (*rlpx.Conn)(nil)
+
+// Snappy is used only with peers that announce version 5 or later.
+func TestPeerSnappyByVersion(t *testing.T) {
+	for _, version := range []uint64{4, 5, 6} {
+		t.Run(fmt.Sprint(version), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				pn := newPipeNet()
+				n := startPipeServer(t, pn, "127.0.1.1", func(c *Config) { c.Protocols = []Protocol{echoProto("echo", 1)} })
+				p := mustDialRaw(t, pn, "127.0.2.1", n, newTestKey(t))
+				// helloWith switches snappy on iff both announce ≥ 5; if the
+				// server disagreed, the next message would not decode.
+				if _, err := p.helloWith(&hello{Version: version, Name: "raw", Caps: []Cap{{"echo", 1}}, ID: p.key.Public()[:]}); err != nil {
+					t.Fatal(err)
+				}
+				p.startReader()
+				p.send(16, mustEncode(t, uint(9)))
+				if m, ok := p.next(); !ok || m.code != 16 {
+					t.Fatalf("echo failed: %v", p.readErr)
+				}
+			})
+		})
+	}
+}
+
+// Pings come from the injected clock.
+func TestPeerPingSimulatedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := new(mclock.Simulated)
+		_, p, _ := connectRaw(t, nil, nil, func(c *Config) { c.clock = clock })
+		for range 3 {
+			clock.Run(pingInterval)
+			if m := <-p.msgs; m.code != pingMsg {
+				t.Fatalf("got %#x, want Ping", m.code)
+			}
+		}
+	})
+}

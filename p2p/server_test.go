@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -378,4 +379,53 @@ func TestServerSimultaneousDial(t *testing.T) {
 			})
 		})
 	}
+}
+
+// NodeInfo and PeerInfo have go-ethereum's JSON field names and shapes.
+func TestServerInfoJSON(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		a := startPipeServer(t, pn, "127.0.1.1", func(c *Config) { c.Protocols = []Protocol{echoProto("echo", 1)} })
+		b := startPipeServer(t, pn, "127.0.1.2", func(c *Config) {
+			c.Protocols = []Protocol{echoProto("echo", 1)}
+			c.StaticNodes = []*enode.Node{a.node}
+		})
+		synctest.Wait()
+		keys := func(v any) string {
+			js, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			json.Unmarshal(js, &m)
+			return fmt.Sprint(sortedKeys(m))
+		}
+		ni := a.NodeInfo()
+		if got := keys(ni); got != "[enode enr id ip listenAddr name ports protocols]" {
+			t.Errorf("NodeInfo keys %s", got)
+		}
+		if got := keys(ni.Ports); got != "[discovery listener]" {
+			t.Errorf("NodeInfo.ports keys %s", got)
+		}
+		pi := b.PeersInfo()[0]
+		// No "enr": the record of an enode URL has no sequence number.
+		if got := keys(pi); got != "[caps enode id name network protocols]" {
+			t.Errorf("PeerInfo keys %s", got)
+		}
+		if got := keys(pi.Network); got != "[inbound localAddress remoteAddress static trusted]" {
+			t.Errorf("PeerInfo.network keys %s", got)
+		}
+		if !pi.Network.Static || pi.ID != a.node.ID().String() || pi.ENR != "" {
+			t.Errorf("PeerInfo %+v", pi)
+		}
+	})
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
