@@ -161,6 +161,9 @@ func (srv *Server) setupListening() error {
 	srv.listenAddr = l.Addr().String()
 	if ap := addrPort(l.Addr()); ap.IsValid() {
 		srv.localnode.Set(enr.TCP(ap.Port()))
+		if ip := ap.Addr().Unmap(); !ip.IsUnspecified() {
+			srv.localnode.SetFallbackIP(ip)
+		}
 	}
 	srv.loopWG.Add(1)
 	go srv.listenLoop()
