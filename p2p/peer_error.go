@@ -70,9 +70,9 @@ func (d DiscReason) Error() string { return d.String() }
 // which is never sent). errors.As(err, new(*PeerError)) tells a local decision
 // from a Disconnect the remote sent, which is returned as a bare DiscReason.
 type PeerError struct {
-	Reason DiscReason
-	Msg    string // what happened, for logs; may be empty
-	Err    error  // the underlying error, if any
+	Reason DiscReason // sent to the remote, unless DiscNetworkError
+	Msg    string     // what happened, for logs; may be empty
+	Err    error      // the underlying error, if any
 }
 
 // Error describes the reason and what happened.
