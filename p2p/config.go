@@ -82,7 +82,8 @@ type Config struct {
 	MaxPendingPeers int
 
 	// MaxMessageSize caps the payload of a received message after
-	// decompression. Zero means the RLPx limit of 16 MiB − 1.
+	// decompression. Zero means the RLPx limit of 16 MiB − 1; values below
+	// 2048, the Hello limit, are raised to it.
 	MaxMessageSize int
 
 	// Protocols are the sub-protocols the server runs with its peers. A
@@ -153,6 +154,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxMessageSize == 0 || cfg.MaxMessageSize > rlpx.MaxMessageSize {
 		cfg.MaxMessageSize = rlpx.MaxMessageSize
+	}
+	if cfg.MaxMessageSize > 0 {
+		cfg.MaxMessageSize = max(cfg.MaxMessageSize, maxHelloSize)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -215,13 +215,13 @@ func TestPeerBadMessages(t *testing.T) {
 	}{
 		{"code beyond all protocols", 16 + 8, 1},
 		{"huge code", 1 << 40, 1},
-		{"too large", 16, 1 << 10},
+		{"too large", 16, 5000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				_, p, events := connectRaw(t, []Protocol{echoProto("echo", 1)}, []Cap{{"echo", 1}}, func(c *Config) {
-					c.MaxMessageSize = 512
+					c.MaxMessageSize = 4096
 				})
 				p.send(tc.code, make([]byte, tc.size))
 				p.expectDisconnect(DiscProtocolError)
