@@ -131,9 +131,10 @@ func TestLoopbackGoroutinesPerIdlePeer(t *testing.T) {
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
-	t.Logf("%d idle peers: %d goroutines (%.2f per peer), heap %+d KiB (%.1f KiB per peer, both ends)",
-		peers, got, float64(got)/peers, (int64(after.HeapInuse)-int64(before.HeapInuse))/1024,
-		float64(int64(after.HeapInuse)-int64(before.HeapInuse))/1024/peers)
+	heap := float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / 1024 / peers
+	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / 1024 / peers
+	t.Logf("%d idle peers: %d goroutines (%.2f per peer); per peer %.1f KiB heap (both ends) + %.1f KiB stacks (server)",
+		peers, got, float64(got)/peers, heap, stack)
 }
 
 // 1000 idle TCP connections from one address do not keep another address

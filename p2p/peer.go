@@ -35,7 +35,7 @@ type Peer struct {
 	protos  []*protoRW   // by offset
 	created mclock.AbsTime
 	clock   mclock.Clock
-	log     *slog.Logger
+	log     func() *slog.Logger
 	events  *eventFeed // nil unless message events are enabled
 
 	pingEvery time.Duration
@@ -78,7 +78,11 @@ func newPeer(c *conn, cfg *peerConfig) *Peer {
 		closed:    make(chan struct{}),
 	}
 	p.flags.Store(int32(c.flags))
-	p.log = cfg.log.With("id", c.id, "addr", c.fd.RemoteAddr(), "conn", c.flags)
+	// The peer's logger is made on first use: most peers never log.
+	flags, id := c.flags, c.id
+	p.log = sync.OnceValue(func() *slog.Logger {
+		return cfg.log.With("id", id, "addr", p.fd.RemoteAddr(), "conn", flags)
+	})
 	p.w = newPeerWriter(c.rc, cfg.writeTO, func(n int) { p.msgsOut.Add(uint64(n)) }, p.writeFailed)
 	for _, m := range matchProtocols(cfg.protos, c.hello.Caps) {
 		p.protos = append(p.protos, &protoRW{
@@ -144,7 +148,7 @@ func (p *Peer) StaticDialed() bool { return p.connFlags().is(staticDialedConn) }
 func (p *Peer) DynDialed() bool { return p.connFlags().is(dynDialedConn) }
 
 // Log returns the peer's logger.
-func (p *Peer) Log() *slog.Logger { return p.log }
+func (p *Peer) Log() *slog.Logger { return p.log() }
 
 // Lifetime returns how long the peer has been connected.
 func (p *Peer) Lifetime() time.Duration { return p.clock.Now().Sub(p.created) }
@@ -267,7 +271,7 @@ func (p *Peer) runProtocol(rw *protoRW) {
 	if err == nil {
 		err = errProtocolReturned
 	} else if !errors.Is(err, io.EOF) && !errors.Is(err, ErrShuttingDown) {
-		p.log.Log(context.Background(), LevelTrace, "Protocol ended", "proto", rw.proto.cap(), "err", err)
+		p.log().Log(context.Background(), LevelTrace, "Protocol ended", "proto", rw.proto.cap(), "err", err)
 	}
 	p.fail(err, false)
 }

@@ -181,6 +181,9 @@ func (rw *protoRW) ReadMsg() (Msg, error) {
 			rw.head++
 			if rw.head == len(rw.queue) {
 				rw.queue, rw.head = rw.queue[:0], 0
+				if cap(rw.queue) > maxKeptQueue {
+					rw.queue = nil // an idle peer keeps no large queue
+				}
 			}
 			rw.queued -= int(msg.Size) + msgOverhead
 			wake := rw.waiting

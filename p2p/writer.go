@@ -45,6 +45,9 @@ type peerWriter struct {
 	onError  func(error)   // called once, with mu held, when a write fails
 }
 
+// maxKeptQueue is the largest queue buffer kept for reuse.
+const maxKeptQueue = 32
+
 type writeReq struct {
 	code  uint64
 	data  []byte
@@ -166,7 +169,11 @@ func (w *peerWriter) flushLocked() {
 		final := batch[len(batch)-1].final
 		clear(batch) // drop references to the callers' data
 		w.mu.Lock()
-		w.spare = batch[:0]
+		if cap(batch) <= maxKeptQueue {
+			w.spare = batch[:0]
+		} else {
+			w.spare = nil // an idle peer keeps no large queue
+		}
 		w.finished = end
 		if err != nil {
 			w.err = err
