@@ -22,6 +22,9 @@ var allowedImports = map[string][]string{
 	"enode":                  {"rlp", "crypto", "enr", "netutil"},
 	"rlpx":                   {"rlp", "crypto", "crypto/ecies"},
 	"p2p/internal/dialsched": {"enode", "enr", "netutil", "internal/mclock", "crypto", "rlp"},
+	"nodedb":                 {"rlp", "crypto", "enr", "enode"},
+	"discover/v4wire":        {"rlp", "crypto", "enr", "enode", "netutil"},
+	"discover":               {"rlp", "crypto", "enr", "enode", "netutil", "internal/mclock", "discover/v4wire", "nodedb"},
 }
 
 const module = "github.com/devp2p-go/devp2p/"
