@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -429,4 +430,51 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// The public API may be used from many goroutines while peers come and go
+// and the server stops.
+func TestServerConcurrentAPI(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		a := startPipeServer(t, pn, "127.0.1.1", func(c *Config) { c.Protocols = []Protocol{echoProto("echo", 1)} })
+		var others []*testNode
+		for i := range 5 {
+			others = append(others, startPipeServer(t, pn, fmt.Sprintf("127.0.1.%d", 10+i), func(c *Config) {
+				c.Protocols = []Protocol{echoProto("echo", 1)}
+			}))
+		}
+		events := make(chan *PeerEvent, 1000)
+		sub := a.SubscribeEvents(events)
+		defer sub.Unsubscribe()
+		var wg sync.WaitGroup
+		for i, o := range others {
+			wg.Go(func() {
+				for range 3 {
+					a.AddPeer(o.node)
+					if i%2 == 0 {
+						a.AddTrustedPeer(o.node)
+					}
+					time.Sleep(time.Second)
+					a.PeersInfo()
+					a.NodeInfo()
+					a.PeerCount()
+					for _, p := range a.Peers() {
+						p.Info()
+						p.Stats()
+					}
+					a.RemovePeer(o.node)
+					a.RemoveTrustedPeer(o.node)
+				}
+			})
+		}
+		wg.Go(func() {
+			time.Sleep(2500 * time.Millisecond)
+			a.Stop()
+		})
+		wg.Wait()
+		if a.PeerCount() != 0 {
+			t.Fatal("peers after Stop")
+		}
+	})
 }
