@@ -153,6 +153,17 @@ func (c *Conn) SetReadTimeout(d time.Duration) { c.rd.timeout = d }
 // SetWriteTimeout changes Config.WriteTimeout. Call it only from the writing goroutine.
 func (c *Conn) SetWriteTimeout(d time.Duration) { c.wr.timeout = d }
 
+// SetMaxMessageSize changes Config.MaxMessageSize for the messages read
+// after it, e.g. a small limit for the Hello and the full one afterwards.
+// Zero or values above MaxMessageSize mean MaxMessageSize. Call it only from
+// the reading goroutine.
+func (c *Conn) SetMaxMessageSize(n int) {
+	if n <= 0 || n > MaxMessageSize {
+		n = MaxMessageSize
+	}
+	c.rd.maxSize = n
+}
+
 // ReadMsg reads the next message. data is valid until the next call to
 // ReadMsg; wireSize is the payload's size on the wire (compressed size when
 // snappy is on).

@@ -282,6 +282,15 @@ func TestBadFrames(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("OverLoweredLimit", func(t *testing.T) {
+		r, pw, w := rawPair(t, nil)
+		r.SetMaxMessageSize(2048)
+		hdr := make([]byte, 32)
+		w.sealHeader(hdr, 4096)
+		if err := readErr(t, r, hdr, pw); !errors.Is(err, ErrMessageTooLarge) {
+			t.Fatalf("err = %v", err)
+		}
+	})
 	t.Run("SnappyBomb", func(t *testing.T) {
 		r, pw, w := rawPair(t, nil)
 		r.SetSnappy(true)
