@@ -23,16 +23,16 @@ const (
 	maxReplacements = 10 // replacement candidates per bucket
 
 	hashBits          = 256
-	nBuckets          = hashBits / 15         // 17: closer distances are practically never seen
-	bucketMinDistance = hashBits - nBuckets   // 239: bucket 0 holds distances up to 240
-	bucketIPLimit     = 2                     // per subnet per bucket
-	tableIPLimit      = 10                    // per subnet in the table
-	ipv4Subnet        = 24                    // subnet size for IPv4 limits
-	ipv6Subnet        = 48                    // subnet size for IPv6 limits: a typical site prefix
-	seedCount         = 30                    // DB nodes loaded as seeds
-	seedMaxAge        = 5 * 24 * time.Hour    // seeds must have answered within this
-	freshWindow       = 10 * time.Minute      // see closestForFindnode
-	lookupRandomCount = 3                     // random lookups per refresh
+	nBuckets          = hashBits / 15       // 17: closer distances are practically never seen
+	bucketMinDistance = hashBits - nBuckets // 239: bucket 0 holds distances up to 240
+	bucketIPLimit     = 2                   // per subnet per bucket
+	tableIPLimit      = 10                  // per subnet in the table
+	ipv4Subnet        = 24                  // subnet size for IPv4 limits
+	ipv6Subnet        = 48                  // subnet size for IPv6 limits: a typical site prefix
+	seedCount         = 30                  // DB nodes loaded as seeds
+	seedMaxAge        = 5 * 24 * time.Hour  // seeds must have answered within this
+	freshWindow       = 10 * time.Minute    // see closestForFindnode
+	lookupRandomCount = 3                   // random lookups per refresh
 )
 
 // transport is what the table needs from the network; UDPv4 implements it
@@ -65,22 +65,22 @@ type table struct {
 	clock   mclock.Clock
 	nursery []*enode.Node // bootnodes
 
-	mu      sync.Mutex // guards following
-	buckets [nBuckets]*bucket
-	ips     netutil.DistinctNetSet
-	rand    *rand.Rand
-	reval   revalidation
-	addedCh  chan struct{}  // closed and replaced whenever a node enters a bucket
-	initDone chan struct{}  // closed when the first refresh has ended (for tests)
+	mu       sync.Mutex // guards following
+	buckets  [nBuckets]*bucket
+	ips      netutil.DistinctNetSet
+	rand     *rand.Rand
+	reval    revalidation
+	addedCh  chan struct{} // closed and replaced whenever a node enters a bucket
+	initDone chan struct{} // closed when the first refresh has ended (for tests)
 	dbWrites []*enode.Node // validated nodes for the loop to store
 
 	// Channels into the loop.
-	revalWakeCh chan struct{}        // written by node additions (non-blocking)
-	revalDoneCh chan revalResult     // written by liveness check goroutines
-	refreshCh   chan chan struct{}   // written by refresh
-	closeCh     chan struct{}        // closed by close
-	wg          sync.WaitGroup       // the loop and its goroutines
-	ctx         context.Context      // cancelled by close, for refresh lookups
+	revalWakeCh chan struct{}      // written by node additions (non-blocking)
+	revalDoneCh chan revalResult   // written by liveness check goroutines
+	refreshCh   chan chan struct{} // written by refresh
+	closeCh     chan struct{}      // closed by close
+	wg          sync.WaitGroup     // the loop and its goroutines
+	ctx         context.Context    // cancelled by close, for refresh lookups
 	cancel      context.CancelFunc
 }
 

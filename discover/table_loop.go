@@ -14,7 +14,7 @@ func (tab *table) loop() {
 	var (
 		alarm        = mclock.NewAlarm(tab.clock)
 		refreshTimer = tab.clock.NewTimer(tab.nextRefreshTime())
-		refreshDone  = make(chan struct{}) // closed by the running refresh; nil if none
+		refreshDone  = make(chan struct{})           // closed by the running refresh; nil if none
 		waiting      = []chan struct{}{tab.initDone} // callers of refresh waiting for it to end
 	)
 	defer alarm.Stop()

@@ -40,9 +40,9 @@ type UDPv4 struct {
 
 	mu        sync.Mutex // guards following
 	closing   bool
-	wg        sync.WaitGroup               // read loop, queries, ENR fetches; Add only under mu while !closing
-	pingbacks map[netip.AddrPort]struct{}  // addresses with a ping-back in flight
-	fetching  map[enode.ID]struct{}        // nodes whose record is being fetched
+	wg        sync.WaitGroup              // read loop, queries, ENR fetches; Add only under mu while !closing
+	pingbacks map[netip.AddrPort]struct{} // addresses with a ping-back in flight
+	fetching  map[enode.ID]struct{}       // nodes whose record is being fetched
 }
 
 // ListenV4 starts discovery on conn for the local node ln. The listener
