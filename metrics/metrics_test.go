@@ -1,0 +1,215 @@
+package metrics
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	"go.uber.org/goleak"
+
+	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/p2p"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestNilRegisterer(t *testing.T) {
+	c, err := New(&p2p.Server{}, nil)
+	if c != nil || err != nil {
+		t.Fatalf("New(nil registerer) = %v, %v", c, err)
+	}
+	c.Close() // no-op on nil
+}
+
+func TestCollectorSeries(t *testing.T) {
+	srv1, srv2 := startServer(t), startServer(t)
+	reg := prometheus.NewPedanticRegistry()
+	c, err := New(srv1, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	// Before any peer, the gauges are there at zero.
+	expectSeries(t, reg, `
+p2p_peers 0
+p2p_peers_inbound 0
+p2p_peers_outbound 0
+p2p_connected_peers{class="static",direction="outbound"} 0
+p2p_ingress 0
+`)
+
+	// srv1 dials srv2 as a static node; srv2 is trusted by srv1.
+	srv1.AddTrustedPeer(srv2.Self())
+	srv1.AddPeer(srv2.Self())
+	waitFor(t, "peer added", func() bool {
+		return testutil.ToFloat64(c.added.WithLabelValues("outbound")) == 1
+	})
+	expectSeries(t, reg, `
+p2p_peers 1
+p2p_peers_outbound 1
+p2p_connected_peers{class="trusted",direction="outbound"} 1
+p2p_connected_peers{class="static",direction="outbound"} 0
+p2p_peers_added_total{direction="outbound"} 1
+`)
+	if v := gather(t, reg)["p2p_ingress"]; v <= 0 {
+		t.Errorf("p2p_ingress = %v with a connected peer", v)
+	}
+
+	// A drop we ask for: counted with its reason, direction and side, and
+	// the peer's traffic stays in the totals.
+	before := gather(t, reg)
+	srv1.RemovePeer(srv2.Self())
+	waitFor(t, "drop counted", func() bool {
+		return testutil.ToFloat64(c.drops.WithLabelValues("outbound", "disconnect requested", "local")) == 1
+	})
+	after := gather(t, reg)
+	for _, name := range []string{"p2p_ingress", "p2p_egress", "p2p_ingress_messages_total", "p2p_egress_messages_total"} {
+		if after[name] < before[name] {
+			t.Errorf("%s went down from %v to %v", name, before[name], after[name])
+		}
+	}
+	expectSeries(t, reg, `
+p2p_peers 0
+p2p_peer_lifetime_seconds_count{direction="outbound"} 1
+`)
+	// The only lint findings allowed are go-ethereum's counter names
+	// without _total.
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if p.Metric != "p2p_ingress" && p.Metric != "p2p_egress" {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	}
+}
+
+func TestCollectorInbound(t *testing.T) {
+	srv1, srv2 := startServer(t), startServer(t)
+	reg := prometheus.NewRegistry()
+	c, err := New(srv2, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	srv1.AddPeer(srv2.Self())
+	waitFor(t, "inbound peer", func() bool {
+		return testutil.ToFloat64(c.added.WithLabelValues("inbound")) == 1
+	})
+	expectSeries(t, reg, `
+p2p_peers_inbound 1
+p2p_connected_peers{class="dynamic",direction="inbound"} 1
+`)
+	// The remote asks to disconnect: requested_by is "remote".
+	srv1.RemovePeer(srv2.Self())
+	waitFor(t, "remote drop", func() bool {
+		return testutil.ToFloat64(c.drops.WithLabelValues("inbound", "disconnect requested", "remote")) == 1
+	})
+}
+
+// Close unregisters the collector and stops its goroutine (goleak checks).
+func TestCollectorClose(t *testing.T) {
+	srv := startServer(t)
+	reg := prometheus.NewRegistry()
+	c, err := New(srv, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(srv, reg); err == nil {
+		t.Error("second registration of the same series accepted")
+	}
+	c.Close()
+	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+		t.Errorf("%d metric families left after Close", len(mfs))
+	}
+	// A collector whose server stops ends on its own.
+	c2, _ := New(srv, reg)
+	srv.Stop()
+	c2.Close()
+}
+
+// Code below here is the framework for the tests above.
+
+func startServer(t testing.TB) *p2p.Server {
+	t.Helper()
+	key, err := crypto.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &p2p.Server{Config: p2p.Config{
+		PrivateKey: key,
+		ListenAddr: "127.0.0.1:0",
+		MaxPeers:   10,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+// gather returns the value of every unlabelled series (and histogram
+// counts under name_count).
+func gather(t testing.TB, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make(map[string]float64)
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) > 0 {
+				continue
+			}
+			switch {
+			case m.Gauge != nil:
+				vals[mf.GetName()] = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				vals[mf.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return vals
+}
+
+// expectSeries checks that the text exposition of reg contains each line
+// of want.
+func expectSeries(t testing.TB, reg *prometheus.Registry, want string) {
+	t.Helper()
+	var sb strings.Builder
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		expfmt.MetricFamilyToText(&sb, mf)
+	}
+	text := sb.String()
+	for _, line := range strings.Split(strings.TrimSpace(want), "\n") {
+		if !strings.Contains(text, line+"\n") {
+			t.Errorf("exposition lacks %q:\n%s", line, text)
+		}
+	}
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
