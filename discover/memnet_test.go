@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // memNetwork is an in-memory packet network for tests. Datagrams are
@@ -16,6 +17,11 @@ type memNetwork struct {
 	conns map[netip.AddrPort]*memConn
 	// drop, if set, decides whether a datagram is lost.
 	drop func(from, to netip.AddrPort, data []byte) bool
+	// latency, if set, delays datagrams (with time.AfterFunc, so inside a
+	// synctest bubble the delay is simulated). Datagrams between two
+	// addresses stay in order.
+	latency     func(from, to netip.AddrPort) time.Duration
+	lastDeliver map[[2]netip.AddrPort]time.Time
 }
 
 type memDatagram struct {
@@ -27,7 +33,7 @@ type memDatagram struct {
 const memQueue = 512
 
 func newMemNetwork() *memNetwork {
-	return &memNetwork{conns: make(map[netip.AddrPort]*memConn)}
+	return &memNetwork{conns: make(map[netip.AddrPort]*memConn), lastDeliver: make(map[[2]netip.AddrPort]time.Time)}
 }
 
 // listen opens a connection at addr. It panics if addr is taken.
@@ -66,18 +72,41 @@ func (c *memConn) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	c.net.mu.Lock()
-	dst := c.net.conns[to]
-	drop := c.net.drop
-	c.net.mu.Unlock()
-	if dst == nil || (drop != nil && drop(c.addr, to, b)) {
+	n := c.net
+	d := memDatagram{c.addr, append([]byte(nil), b...)}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.drop != nil && n.drop(c.addr, to, b) {
 		return len(b), nil
 	}
+	if n.latency == nil {
+		n.deliverLocked(to, d)
+		return len(b), nil
+	}
+	now := time.Now()
+	pair := [2]netip.AddrPort{c.addr, to}
+	at := now.Add(n.latency(c.addr, to))
+	if last := n.lastDeliver[pair]; !at.After(last) {
+		at = last.Add(time.Nanosecond)
+	}
+	n.lastDeliver[pair] = at
+	time.AfterFunc(at.Sub(now), func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.deliverLocked(to, d)
+	})
+	return len(b), nil
+}
+
+func (n *memNetwork) deliverLocked(to netip.AddrPort, d memDatagram) {
+	dst := n.conns[to]
+	if dst == nil {
+		return
+	}
 	select {
-	case dst.in <- memDatagram{c.addr, append([]byte(nil), b...)}:
+	case dst.in <- d:
 	default: // queue full
 	}
-	return len(b), nil
 }
 
 func (c *memConn) Close() error {

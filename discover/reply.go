@@ -64,10 +64,11 @@ type replies struct {
 	closed              bool
 	consecutiveTimeouts int
 	lastTimeoutWarn     mclock.AbsTime
+	warned              bool // lastTimeoutWarn is set
 }
 
 func newReplies(clock mclock.Clock, ctr *counters, log *slog.Logger) *replies {
-	return &replies{clock: clock, ctr: ctr, log: log, m: make(map[replyKey][]*pendingReply), lastTimeoutWarn: -1}
+	return &replies{clock: clock, ctr: ctr, log: log, m: make(map[replyKey][]*pendingReply)}
 }
 
 // add registers a request for a reply of type ptype from node id at ip,
@@ -134,8 +135,8 @@ func (r *replies) expire(p *pendingReply) {
 		if r.consecutiveTimeouts >= consecutiveTimeoutsWarn {
 			r.consecutiveTimeouts = 0
 			now := r.clock.Now()
-			if r.lastTimeoutWarn < 0 || now.Sub(r.lastTimeoutWarn) >= timeoutWarnCooldown {
-				r.lastTimeoutWarn = now
+			if !r.warned || now.Sub(r.lastTimeoutWarn) >= timeoutWarnCooldown {
+				r.lastTimeoutWarn, r.warned = now, true
 				r.log.Warn("Many discovery requests timed out; check the system clock, the network and the firewall", "count", consecutiveTimeoutsWarn)
 			}
 		}
