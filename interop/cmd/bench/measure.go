@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +35,29 @@ func threadCPU() time.Duration {
 		panic(err)
 	}
 	return time.Duration(ts.Nano())
+}
+
+// ioSyscalls returns the read and write system calls made by this process
+// so far, from /proc/self/io (zeros where it is not available).
+func ioSyscalls() (reads, writes float64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
 }
 
 // median runs f reps times and returns the per-field median of the results.
@@ -221,15 +246,18 @@ const (
 
 // stream is the result of one streaming run.
 type stream struct {
-	msgs    int
-	bytes   int
-	elapsed time.Duration
-	cpu     time.Duration
+	msgs          int
+	bytes         int
+	elapsed       time.Duration
+	cpu           time.Duration
+	reads, writes float64 // system calls
 }
 
-func (s stream) rate() float64      { return float64(s.msgs) / s.elapsed.Seconds() }
-func (s stream) mbps() float64      { return float64(s.bytes) / 1e6 / s.elapsed.Seconds() }
-func (s stream) cpuPerMsg() float64 { return us(s.cpu) / float64(s.msgs) }
+func (s stream) rate() float64         { return float64(s.msgs) / s.elapsed.Seconds() }
+func (s stream) mbps() float64         { return float64(s.bytes) / 1e6 / s.elapsed.Seconds() }
+func (s stream) cpuPerMsg() float64    { return us(s.cpu) / float64(s.msgs) }
+func (s stream) readsPerMsg() float64  { return s.reads / float64(s.msgs) }
+func (s stream) writesPerMsg() float64 { return s.writes / float64(s.msgs) }
 
 // run streams payload from w to r for about d: one writer goroutine, one
 // reader goroutine. With batch, the writer queues messages with BufferMsg
@@ -265,6 +293,7 @@ func run(w, r conn, payload []byte, batch bool, d time.Duration) stream {
 	if len(payload) >= 64<<10 {
 		every = 1
 	}
+	r0, w0 := ioSyscalls()
 	cpu0, start := processCPU(), time.Now()
 	var werr error
 	for i := 1; werr == nil; i++ {
@@ -284,11 +313,15 @@ func run(w, r conn, payload []byte, batch bool, d time.Duration) stream {
 	must(w.write(codeStop, nil)) // flushes what is buffered
 	res := <-rc
 	must(res.err)
+	cpu := processCPU() - cpu0
+	r1, w1 := ioSyscalls()
 	return stream{
 		msgs:    res.n,
 		bytes:   res.n * len(payload),
 		elapsed: res.end.Sub(start),
-		cpu:     processCPU() - cpu0,
+		cpu:     cpu,
+		reads:   r1 - r0,
+		writes:  w1 - w0,
 	}
 }
 
@@ -311,27 +344,30 @@ func frames(im impl, lb *loopback, size int, snappy, batch bool, d time.Duration
 	run(w, r, payload, batch, d/10) // warm up buffers, pools and the TCP window
 	runtime.GC()
 	s := run(w, r, payload, batch, d)
-	return []float64{s.rate(), s.mbps(), s.cpuPerMsg()}
+	return []float64{s.rate(), s.mbps(), s.cpuPerMsg(), s.readsPerMsg(), s.writesPerMsg()}
 }
 
-// afterLarge measures 1 KiB messages/s on a fresh connection, then sends ten
-// 10 MiB messages over it and measures again. It returns fresh and after
-// rates and their CPU µs per message.
+// afterLarge compares 1 KiB messages/s on a fresh connection with the same
+// on a connection that has carried ten 10 MiB messages. The two connections
+// are measured in alternating slices, so that a change in the machine's load
+// during the run hits both alike. It returns fresh and after rates and their
+// CPU µs per message, and the two ratios after ÷ fresh of this run.
 func afterLarge(im impl, lb *loopback, d time.Duration) []float64 {
-	w, r, err := connected(im, lb)
+	fw, fr, err := connected(im, lb)
 	must(err)
-	defer w.close()
-	defer r.close()
-	small := randomPayload(1 << 10)
-	run(w, r, small, false, d/10)
-	runtime.GC()
-	fresh := run(w, r, small, false, d)
+	defer fw.close()
+	defer fr.close()
+	uw, ur, err := connected(im, lb)
+	must(err)
+	defer uw.close()
+	defer ur.close()
 
+	small := randomPayload(1 << 10)
 	big := randomPayload(10 << 20)
 	errc := make(chan error, 1)
 	go func() {
 		for range 10 {
-			if _, data, err := r.read(); err != nil || len(data) != len(big) {
+			if _, data, err := ur.read(); err != nil || len(data) != len(big) {
 				errc <- fmt.Errorf("large read: %d bytes, %v", len(data), err)
 				return
 			}
@@ -339,12 +375,28 @@ func afterLarge(im impl, lb *loopback, d time.Duration) []float64 {
 		errc <- nil
 	}()
 	for range 10 {
-		must(w.write(codeData, big))
+		must(uw.write(codeData, big))
 	}
 	must(<-errc)
+	run(fw, fr, small, false, d/10)
+	run(uw, ur, small, false, d/10)
 	runtime.GC()
-	after := run(w, r, small, false, d)
-	return []float64{fresh.rate(), after.rate(), fresh.cpuPerMsg(), after.cpuPerMsg()}
+
+	// Two slices each, of the full duration: go-ethereum's slowdown grows
+	// with the backlog in its read buffer, so short slices would hide it.
+	const slices = 2
+	var fresh, after stream
+	add := func(sum *stream, s stream) {
+		sum.msgs += s.msgs
+		sum.elapsed += s.elapsed
+		sum.cpu += s.cpu
+	}
+	for range slices {
+		add(&fresh, run(fw, fr, small, false, d))
+		add(&after, run(uw, ur, small, false, d))
+	}
+	return []float64{fresh.rate(), after.rate(), fresh.cpuPerMsg(), after.cpuPerMsg(),
+		after.rate() / fresh.rate(), after.cpuPerMsg() / fresh.cpuPerMsg()}
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
