@@ -104,7 +104,11 @@ func (srv *Server) exchangeHello(c *conn, pub *crypto.PublicKey) (*hello, error)
 		_, err := c.rc.WriteMsg(helloMsg, srv.helloPayload)
 		werr <- err
 	}()
+	// A larger Hello is refused from its frame header, before any of it
+	// is buffered; the configured limit applies from the next message on.
+	c.rc.SetMaxMessageSize(maxHelloSize)
 	their, err := readHello(c.rc, pub, srv.cfg.Protocols)
+	c.rc.SetMaxMessageSize(srv.cfg.MaxMessageSize)
 	if err != nil {
 		<-werr // the write ends by the setup deadline at the latest
 		return nil, err

@@ -51,7 +51,9 @@ func TestSetupBadHello(t *testing.T) {
 					t.Fatalf("server sent %#x first", m.code)
 				}
 				start := time.Now()
-				if err := tc.send(p); err != nil {
+				if err := tc.send(p); err != nil && tc.name != "oversized Hello" {
+					// The oversized Hello is refused from its frame
+					// header: the connection closes before it is read.
 					t.Fatal(err)
 				}
 				p.expectDisconnect(tc.want)
@@ -68,6 +70,80 @@ func TestSetupBadHello(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A Hello larger than 2048 bytes is refused from its frame header, before
+// the rest of the frame arrives, even when Config.MaxMessageSize is larger;
+// after the Hello the configured limit applies.
+func TestSetupHelloLimitFromHeader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		n := startPipeServer(t, pn, "127.0.1.1", nil) // MaxMessageSize: the rlpx maximum
+		fd, err := pn.dial(context.Background(), mustAddr("127.0.2.1"), n.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := &captureConn{Conn: fd}
+		key := newTestKey(t)
+		p := &rawPeer{t: t, key: key, fd: fd, rc: newRawConn(cc, n)}
+		t.Cleanup(p.close)
+		if _, err := p.rc.Handshake(key); err != nil {
+			t.Fatal(err)
+		}
+		p.startReader()
+		// Encode a 1 MiB Hello, but send only the frame header, which
+		// announces its size.
+		cc.capture = true
+		p.rc.WriteMsg(helloMsg, appendHello(nil, &hello{Version: 5, Name: string(make([]byte, 1<<20)), ID: key.Public()[:]}))
+		cc.capture = false
+		start := time.Now()
+		if _, err := fd.Write(cc.buf[:32]); err != nil {
+			t.Fatal(err)
+		}
+		if m := <-p.msgs; m.code != helloMsg {
+			t.Fatalf("server sent %#x first", m.code)
+		}
+		p.expectDisconnect(DiscProtocolError)
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("refused after %v", d)
+		}
+
+		// A Hello of exactly maxHelloSize bytes passes the limit; the next
+		// message may be larger.
+		q := mustDialRaw(t, pn, "127.0.2.2", n, newTestKey(t))
+		h := &hello{Version: 5, ID: q.key.Public()[:]}
+		for size := 0; len(appendHello(nil, h)) < maxHelloSize; size++ {
+			h.Name = string(make([]byte, size))
+		}
+		if enc := appendHello(nil, h); len(enc) != maxHelloSize {
+			t.Fatalf("Hello of %d bytes", len(enc))
+		}
+		if _, err := q.helloWith(h); err != nil {
+			t.Fatal(err)
+		}
+		q.startReader()
+		q.send(pongMsg, make([]byte, 10000))
+		q.send(pingMsg, emptyList)
+		if m, ok := q.next(); !ok || m.code != pongMsg {
+			t.Fatalf("no Pong: %v", q.readErr)
+		}
+	})
+}
+
+// captureConn keeps what is written while capture is set instead of
+// sending it.
+type captureConn struct {
+	net.Conn
+	capture bool
+	buf     []byte
+}
+
+func (c *captureConn) Write(b []byte) (int, error) {
+	if c.capture {
+		c.buf = append(c.buf, b...)
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
 }
 
 // A connection that sends nothing is closed after the handshake deadline,
