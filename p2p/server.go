@@ -258,6 +258,7 @@ func (srv *Server) run() {
 			return
 		}
 		detach(pd)
+		publish(false) // before RemovePeer returns, PeerCount must be right
 		id := pd.p.ID()
 		for _, ch := range srv.dropWaiters[id] {
 			close(ch)
@@ -347,7 +348,6 @@ running:
 		case pd := <-srv.delPeerCh:
 			// From runPeer: a peer has ended.
 			removePeer(pd)
-			publish(false)
 		}
 	}
 
