@@ -58,16 +58,37 @@ type conn struct {
 // meteredConn counts the bytes of a connection and lets a peer interrupt
 // its own read loop: once interrupted, every read deadline set is in the
 // past, so a read that is blocked, or starts later, returns at once.
+//
+// For the peer's read loop it also calls beforeRead before each read from
+// the network (the read loop hands messages to protocols lazily and wakes
+// them then), notes when each read returned (Msg.ReceivedAt, one clock
+// read per system call instead of one per message), and skips deadline
+// updates that would move the read deadline by less than
+// readDeadlineSlack (a message's read deadline is set anew whenever rlpx
+// has to wait for the network).
 type meteredConn struct {
 	net.Conn
 	bytesIn, bytesOut atomic.Uint64
 	interrupted       atomic.Bool
+
+	// Used only by the goroutine that reads.
+	beforeRead   func()
+	lastRead     time.Time // when the last Read returned
+	readDeadline time.Time // the read deadline last given to Conn
 }
+
+// readDeadlineSlack is how much earlier than asked a read deadline may
+// expire: a deadline later than the current one by less is not set.
+const readDeadlineSlack = 50 * time.Millisecond
 
 func newMeteredConn(fd net.Conn) *meteredConn { return &meteredConn{Conn: fd} }
 
 func (c *meteredConn) Read(b []byte) (int, error) {
+	if c.beforeRead != nil {
+		c.beforeRead()
+	}
 	n, err := c.Conn.Read(b)
+	c.lastRead = time.Now()
 	c.bytesIn.Add(uint64(n))
 	return n, err
 }
@@ -85,7 +106,18 @@ func (c *meteredConn) SetReadDeadline(t time.Time) error {
 	if c.interrupted.Load() {
 		t = pastDeadline
 	}
-	return c.Conn.SetReadDeadline(t)
+	cur := c.readDeadline
+	if !t.IsZero() && !cur.IsZero() && !t.Before(cur) && t.Sub(cur) < readDeadlineSlack {
+		return nil
+	}
+	c.readDeadline = t
+	err := c.Conn.SetReadDeadline(t)
+	if t != pastDeadline && c.interrupted.Load() {
+		// interrupt ran since the check above; its deadline must win.
+		c.readDeadline = pastDeadline
+		c.Conn.SetReadDeadline(pastDeadline)
+	}
+	return err
 }
 
 func (c *meteredConn) SetDeadline(t time.Time) error {
@@ -95,7 +127,8 @@ func (c *meteredConn) SetDeadline(t time.Time) error {
 	return c.SetReadDeadline(t)
 }
 
-// interrupt makes blocked and future reads fail with a timeout.
+// interrupt makes blocked and future reads fail with a timeout. It may be
+// called from any goroutine.
 func (c *meteredConn) interrupt() {
 	c.interrupted.Store(true)
 	c.Conn.SetReadDeadline(pastDeadline)

@@ -69,11 +69,21 @@ func (msg Msg) payloadBytes() ([]byte, error) {
 	return b, err
 }
 
+// takePayload is payloadBytes for a writer that keeps the bytes: owned
+// reports whether nothing else refers to them, so they need no copy.
+func (msg Msg) takePayload() (data []byte, owned bool, err error) {
+	p, ok := msg.Payload.(*payload)
+	owned = !ok || p.owned
+	data, err = msg.payloadBytes()
+	return data, owned, err
+}
+
 // payload is the Payload of messages made by this package: a byte reader
 // whose unread bytes can be taken without a copy.
 type payload struct {
-	b   []byte
-	off int
+	b     []byte
+	off   int
+	owned bool // b is referenced by nothing else (see takePayload)
 }
 
 func newPayload(b []byte) *payload { return &payload{b: b} }
@@ -101,8 +111,9 @@ type MsgReader interface {
 
 // MsgWriter writes messages.
 type MsgWriter interface {
-	// WriteMsg sends a message. It returns when the message has been handed
-	// to the network or has failed. Msg.Payload is consumed.
+	// WriteMsg sends a message. Msg.Payload is consumed. It may return
+	// before the message is on the network (a Peer's writer returns once
+	// the message is queued); the payload's bytes are not used afterwards.
 	WriteMsg(Msg) error
 }
 
@@ -119,7 +130,7 @@ func Send(w MsgWriter, code uint64, data any) error {
 	if err != nil {
 		return err
 	}
-	return w.WriteMsg(Msg{Code: code, Size: uint32(len(b)), Payload: newPayload(b)})
+	return w.WriteMsg(Msg{Code: code, Size: uint32(len(b)), Payload: &payload{b: b, owned: true}})
 }
 
 // ExpectMsg reads a message from r and checks that it has the given code

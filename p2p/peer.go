@@ -21,8 +21,9 @@ import (
 // Peer is a connected remote node.
 //
 // A peer has one goroutine of its own, its read loop, plus one per agreed
-// protocol (Protocol.Run). Writes run on the writer's goroutine through the
-// peer's single ordered write path; pings are sent from a timer.
+// protocol (Protocol.Run). Writes are queued on the peer's single ordered
+// write path, whose flusher goroutine runs only while messages are queued;
+// pings are sent from a timer.
 // All methods are safe for concurrent use.
 type Peer struct {
 	fd      *meteredConn
@@ -83,6 +84,7 @@ func newPeer(c *conn, cfg *peerConfig) *Peer {
 	p.log = sync.OnceValue(func() *slog.Logger {
 		return cfg.log.With("id", id, "addr", p.fd.RemoteAddr(), "conn", flags)
 	})
+	p.fd.beforeRead = p.wakeProtocols
 	p.w = newPeerWriter(c.rc, cfg.writeTO, func(n int) { p.msgsOut.Add(uint64(n)) }, p.writeFailed)
 	for _, m := range matchProtocols(cfg.protos, c.hello.Caps) {
 		p.protos = append(p.protos, &protoRW{
@@ -261,6 +263,7 @@ func (p *Peer) run() (err error, remoteRequested bool) {
 		p.w.close(0, nil, 0)
 	}
 	p.rc.Close()
+	p.w.wait()
 	p.wg.Wait()
 	return err, remoteRequested
 }
@@ -286,7 +289,8 @@ func (p *Peer) readLoop() error {
 		p.msgsIn.Add(1)
 		switch {
 		case code == pingMsg:
-			if err := p.w.writeAsync(pongMsg, emptyList); err != nil {
+			p.wakeProtocols() // the write may wait for queue space
+			if err := p.w.write(pongMsg, emptyList, true); err != nil {
 				return err
 			}
 		case code == discMsg:
@@ -304,12 +308,23 @@ func (p *Peer) readLoop() error {
 				Code:       code - rw.offset,
 				Size:       uint32(len(buf)),
 				Payload:    newPayload(buf),
-				ReceivedAt: time.Now(),
+				ReceivedAt: p.fd.lastRead,
 				wireSize:   uint32(wire),
 			}
 			if err := rw.deliver(msg); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// wakeProtocols wakes the protocols that have messages the read loop has
+// not told them about. Only the read loop calls it: before it reads from
+// the network (meteredConn.beforeRead) or waits for anything else.
+func (p *Peer) wakeProtocols() {
+	for _, rw := range p.protos {
+		if rw.unsignalled > 0 {
+			rw.wake()
 		}
 	}
 }
@@ -377,7 +392,7 @@ func (p *Peer) armPing() {
 }
 
 func (p *Peer) ping() {
-	if p.w.writeAsync(pingMsg, emptyList) == nil {
+	if p.w.write(pingMsg, emptyList, true) == nil {
 		p.armPing()
 	}
 }

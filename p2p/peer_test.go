@@ -11,7 +11,6 @@ import (
 
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/internal/mclock"
-	"github.com/devp2p-go/devp2p/rlpx"
 )
 
 // connectRaw starts a server with protos and connects a raw peer that
@@ -373,88 +372,6 @@ func decodeUint(b []byte, v *uint) error {
 	*v = uint(x)
 	return nil
 }
-
-// The writer batches: with a slow network, writes queued during a flush
-// go out together.
-func TestPeerWriterBatching(t *testing.T) {
-	t.Parallel()
-	c := &slowMsgConn{release: make(chan struct{})}
-	w := newPeerWriter(c, time.Second, nil, nil)
-	var wg sync.WaitGroup
-	wg.Go(func() { w.write(1, []byte{1}) }) // becomes the flusher and blocks in Flush
-	for !c.flushing() {
-		time.Sleep(time.Millisecond)
-	}
-	for i := range 10 {
-		wg.Go(func() { w.write(uint64(10+i), []byte{2}) })
-	}
-	for w.pending() < 10 {
-		time.Sleep(time.Millisecond)
-	}
-	close(c.release)
-	wg.Wait()
-	if c.flushes != 2 || c.msgs != 11 {
-		t.Fatalf("%d flushes for %d messages, want 2 for 11", c.flushes, c.msgs)
-	}
-	// After a failure every write fails.
-	c.err = errors.New("broken")
-	if err := w.write(1, nil); err != c.err {
-		t.Fatalf("write: %v", err)
-	}
-	if err := w.write(1, nil); err != c.err {
-		t.Fatalf("write after failure: %v", err)
-	}
-	if w.close(discMsg, []byte{0xc1, 0x08}, time.Second) {
-		t.Fatal("final message reported written")
-	}
-}
-
-func (w *peerWriter) pending() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.queue)
-}
-
-type slowMsgConn struct {
-	mu       sync.Mutex
-	release  chan struct{}
-	inFlush  bool
-	flushes  int
-	msgs     int
-	err      error
-	buffered int
-}
-
-func (c *slowMsgConn) BufferMsg(code uint64, data []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.buffered++
-	return len(data), nil
-}
-
-func (c *slowMsgConn) Flush() error {
-	c.mu.Lock()
-	c.inFlush = true
-	c.mu.Unlock()
-	<-c.release
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.inFlush = false
-	c.flushes++
-	c.msgs += c.buffered
-	c.buffered = 0
-	return c.err
-}
-
-func (c *slowMsgConn) flushing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.inFlush
-}
-
-func (c *slowMsgConn) SetWriteTimeout(time.Duration) {}
-
-var _ msgConn = (*rlpx.Conn)(nil)
 
 // Snappy is used only with peers that announce version 5 or later.
 func TestPeerSnappyByVersion(t *testing.T) {

@@ -121,23 +121,41 @@ func sharesCap(local []Protocol, remote []Cap) bool {
 // messages wait in a queue bounded by protoQueueBudget bytes, so a protocol
 // that is slow to read holds up the peer's other protocols only once it has
 // that much unread. Writes go through the peer's ordered write path.
+//
+// The read loop wakes a protocol goroutine that waits for messages lazily:
+// after wakeBatch messages or wakeBytes bytes, and whenever the read loop
+// itself is about to wait (for the network, for queue space, for the
+// writer). Messages decoded from one network read are thus handed over
+// with one wake-up instead of one each, at the cost of a few message
+// decodes of latency.
 type protoRW struct {
 	proto  *Protocol
 	offset uint64
 	peer   *Peer
-	ready  chan struct{} // cap 1; signalled when a message is queued
+	ready  chan struct{} // cap 1; signalled when messages wait for a sleeping reader
 	space  chan struct{} // cap 1; signalled when the queue shrinks while the read loop waits
 
-	mu      sync.Mutex // guards following
-	queue   []Msg      // queue[head:] is unread
-	head    int
-	queued  int  // bytes charged to the queue
-	waiting bool // the read loop waits for space
+	// Used only by the read loop.
+	unsignalled      int // messages queued since the reader was last woken
+	unsignalledBytes int
+
+	mu       sync.Mutex // guards following
+	queue    []Msg      // queue[head:] is unread
+	head     int
+	queued   int  // bytes charged to the queue
+	waiting  bool // the read loop waits for space
+	sleeping bool // the protocol waits in ReadMsg for a message
 }
 
-// msgOverhead is charged per queued message on top of its payload, so a
-// flood of empty messages is bounded too.
-const msgOverhead = 64
+const (
+	// msgOverhead is charged per queued message on top of its payload, so
+	// a flood of empty messages is bounded too.
+	msgOverhead = 64
+	// wakeBatch and wakeBytes bound how much the read loop queues for a
+	// sleeping protocol before it wakes it.
+	wakeBatch = 16
+	wakeBytes = 32 << 10
+)
 
 // deliver queues a received message, waiting while the queue is over its
 // budget. It fails only when the peer shuts down.
@@ -148,20 +166,35 @@ func (rw *protoRW) deliver(msg Msg) error {
 		if rw.queued == 0 || rw.queued+cost <= protoQueueBudget {
 			rw.queue = append(rw.queue, msg)
 			rw.queued += cost
+			sleeping := rw.sleeping
 			rw.mu.Unlock()
-			select {
-			case rw.ready <- struct{}{}:
-			default:
+			if sleeping {
+				rw.unsignalled++
+				rw.unsignalledBytes += cost
+				if rw.unsignalled >= wakeBatch || rw.unsignalledBytes >= wakeBytes {
+					rw.wake()
+				}
 			}
 			return nil
 		}
 		rw.waiting = true
 		rw.mu.Unlock()
+		rw.peer.wakeProtocols()
 		select {
 		case <-rw.space:
 		case <-rw.peer.closed:
 			return ErrShuttingDown
 		}
+	}
+}
+
+// wake wakes the protocol for the messages queued since it was last woken.
+// Only the read loop calls it.
+func (rw *protoRW) wake() {
+	rw.unsignalled, rw.unsignalledBytes = 0, 0
+	select {
+	case rw.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -175,6 +208,7 @@ func (rw *protoRW) ReadMsg() (Msg, error) {
 		default:
 		}
 		rw.mu.Lock()
+		rw.sleeping = false
 		if rw.head < len(rw.queue) {
 			msg := rw.queue[rw.head]
 			rw.queue[rw.head] = Msg{}
@@ -200,18 +234,21 @@ func (rw *protoRW) ReadMsg() (Msg, error) {
 			}
 			return msg, nil
 		}
+		rw.sleeping = true
 		rw.mu.Unlock()
 		select {
 		case <-rw.ready:
 		case <-rw.peer.closed:
-			return Msg{}, io.EOF
 		}
 	}
 }
 
 // WriteMsg sends a message of the protocol. The code is relative to the
 // protocol; a code beyond its Length is an error with DiscProtocolError.
-// It returns when the message has been written, or failed.
+// It returns once the message is queued (the payload has been read or
+// copied); it waits only while the peer has a full write queue. An error
+// means the message will not be sent: the peer is shutting down or an
+// earlier write failed.
 func (rw *protoRW) WriteMsg(msg Msg) error {
 	if msg.Code >= rw.proto.Length {
 		return newPeerError(DiscProtocolError, "invalid message code %d for %v", msg.Code, rw.proto.cap())
@@ -221,14 +258,14 @@ func (rw *protoRW) WriteMsg(msg Msg) error {
 		return ErrShuttingDown
 	default:
 	}
-	data, err := msg.payloadBytes()
+	data, owned, err := msg.takePayload()
 	if err != nil {
 		return err
 	}
 	if len(data) > rlpx.MaxMessageSize {
 		return fmt.Errorf("%w: %d bytes", rlpx.ErrMessageTooLarge, len(data))
 	}
-	if err := rw.peer.w.write(msg.Code+rw.offset, data); err != nil {
+	if err := rw.peer.w.write(msg.Code+rw.offset, data, owned); err != nil {
 		return err
 	}
 	if rw.peer.events != nil {

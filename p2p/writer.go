@@ -16,37 +16,56 @@ type msgConn interface {
 	SetWriteTimeout(time.Duration)
 }
 
+const (
+	// writeQueueBudget bounds the bytes a peer's writers may have queued
+	// but not yet encoded: a write that finds this much queued waits. One
+	// message is always accepted below the budget, so the most ever queued
+	// is the budget plus one message.
+	writeQueueBudget = 2 << 20
+	// releaseStep is how many queued bytes the flusher encodes before it
+	// gives their budget back, so writers refill the queue while a large
+	// batch is encoded.
+	releaseStep = 64 << 10
+	// maxKeptQueue is the largest queue buffer an idle writer keeps.
+	maxKeptQueue = 32
+)
+
 // peerWriter is the single ordered write path of a peer, shared by all its
-// protocols and the base protocol. It has no goroutine of its own: a writer
-// appends its message to the queue and, if no flush is running, becomes the
-// flusher. The flusher encodes everything queued into the connection's
-// buffer and sends it with Flush, and repeats until the queue is empty, so
-// messages queued by other goroutines meanwhile share its system calls.
-// Writers that found a flusher wait for their message's sequence number to
-// be written and get the error of the batch that carried it.
+// protocols and the base protocol.
 //
-// After an error every later write fails with the same error.
+// A write appends its message to a queue and returns: the message is owned
+// by the queue from then on. A flusher goroutine, started when the queue
+// becomes non-empty and ending when it finds the queue empty, takes
+// everything queued, encodes it into the connection's buffer and sends it
+// with as few system calls as the buffer allows; messages queued meanwhile
+// ride in the next batch. So an idle peer has no writer goroutine, and one
+// sending goroutine keeps the network busy without waiting for it.
+//
+// Writers wait only while the queue holds writeQueueBudget bytes
+// (backpressure). A failed write is sticky: it is reported once through
+// onError (which fails the peer), everything still queued is dropped, and
+// every later write returns the error.
 type peerWriter struct {
-	conn msgConn
+	conn    msgConn
+	onSent  func(n int) // counts messages sent; called by the flusher
+	onError func(error) // called once, without the lock, when a write fails
+	done    sync.WaitGroup
 
-	mu       sync.Mutex // guards following
-	cond     sync.Cond  // broadcast when finished grows
-	queue    []writeReq
-	spare    []writeReq // the other queue buffer, reused between batches
-	flushing bool
-	next     uint64 // sequence number of the next message queued
-	finished uint64 // messages below this sequence number are done
-	okBefore uint64 // messages below this sequence number were written without error
-	err      error  // sticky write error
-	closed   bool   // no more writes accepted
-	timeout  time.Duration
-	final    chan struct{} // closed when the final message is done
-	onSent   func(n int)   // counts messages sent; called by the flusher
-	onError  func(error)   // called once, with mu held, when a write fails
+	mu      sync.Mutex // guards following
+	space   sync.Cond  // broadcast when queued shrinks, on error and on close
+	queue   []writeReq // messages not yet taken by the flusher, oldest first
+	spare   []writeReq // the other queue buffer, reused between batches
+	queued  int        // bytes charged for messages not yet encoded
+	waiting int        // writers waiting in space.Wait
+	running bool       // a flusher goroutine runs
+	err     error      // sticky write error
+	closed  bool       // no more writes accepted
+	timeout time.Duration
+	final   chan struct{} // closed when the final message is done
+	finalOK bool          // the final message was written
+
+	setTimeout time.Duration // timeout last given to conn; flusher only
 }
-
-// maxKeptQueue is the largest queue buffer kept for reuse.
-const maxKeptQueue = 32
 
 type writeReq struct {
 	code  uint64
@@ -54,60 +73,50 @@ type writeReq struct {
 	final bool
 }
 
+// writeCost is what a message is charged against the budget: its payload
+// plus a fixed overhead, so a flood of empty messages is bounded too.
+func writeCost(data []byte) int { return len(data) + msgOverhead }
+
 func newPeerWriter(conn msgConn, timeout time.Duration, onSent func(int), onError func(error)) *peerWriter {
-	w := &peerWriter{conn: conn, timeout: timeout, onSent: onSent, onError: onError}
-	w.cond.L = &w.mu
+	w := &peerWriter{conn: conn, timeout: timeout, onSent: onSent, onError: onError, setTimeout: -1}
+	w.space.L = &w.mu
 	return w
 }
 
-// write sends one message and waits until it has been written. data must
-// stay unchanged until write returns.
-func (w *peerWriter) write(code uint64, data []byte) error {
+// write queues a message and returns without waiting for the network,
+// unless writeQueueBudget bytes are queued already: then it waits for
+// space. Unless owned is set, data is copied; with owned set, data must not
+// change anymore. It returns an error if the peer's writer is closed or a
+// previous write failed.
+func (w *peerWriter) write(code uint64, data []byte, owned bool) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	for w.err == nil && !w.closed && w.queued >= writeQueueBudget {
+		w.waiting++
+		w.space.Wait()
+		w.waiting--
+	}
 	if w.closed {
+		w.mu.Unlock()
 		return ErrShuttingDown
 	}
 	if w.err != nil {
-		return w.err
+		err := w.err
+		w.mu.Unlock()
+		return err
 	}
-	seq := w.enqueueLocked(writeReq{code: code, data: data})
-	if w.flushing {
-		for w.finished <= seq {
-			w.cond.Wait()
-		}
-	} else {
-		w.flushLocked()
-	}
-	if seq < w.okBefore {
-		return nil
-	}
-	return w.err
-}
-
-// writeAsync queues a message without waiting for it to be written, unless
-// no flush is running, in which case it flushes it itself. data must never
-// change. Errors surface through later writes and the peer's close path.
-func (w *peerWriter) writeAsync(code uint64, data []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return ErrShuttingDown
-	}
-	if w.err != nil {
-		return w.err
+	if !owned {
+		data = append([]byte(nil), data...)
 	}
 	w.enqueueLocked(writeReq{code: code, data: data})
-	if !w.flushing {
-		w.flushLocked()
-	}
-	return w.err
+	w.mu.Unlock()
+	return nil
 }
 
-// close queues the final message (when data is not nil), refuses any later
-// write and waits up to wait for the final message to be written. Writes
-// from then on use wait as their timeout. It reports whether the final
-// message was written.
+// close queues the final message (when data is not nil) behind everything
+// queued, refuses any later write and waits up to wait for the final
+// message to be written. Writes from then on use wait as their timeout.
+// It reports whether the final message was written. Call wait afterwards
+// (after closing the connection, if close failed) for the flusher to end.
 func (w *peerWriter) close(code uint64, data []byte, wait time.Duration) bool {
 	w.mu.Lock()
 	if w.closed {
@@ -115,20 +124,15 @@ func (w *peerWriter) close(code uint64, data []byte, wait time.Duration) bool {
 		return false
 	}
 	w.closed = true
+	w.space.Broadcast()
 	if data == nil || w.err != nil {
 		w.mu.Unlock()
 		return false
 	}
 	w.timeout = wait
-	w.final = make(chan struct{})
-	done := w.final
-	seq := w.enqueueLocked(writeReq{code: code, data: data, final: true})
-	if !w.flushing {
-		w.flushLocked()
-		ok := seq < w.okBefore
-		w.mu.Unlock()
-		return ok
-	}
+	done := make(chan struct{})
+	w.final = done
+	w.enqueueLocked(writeReq{code: code, data: data, final: true})
 	w.mu.Unlock()
 
 	t := time.NewTimer(wait)
@@ -136,78 +140,90 @@ func (w *peerWriter) close(code uint64, data []byte, wait time.Duration) bool {
 	select {
 	case <-done:
 	case <-t.C:
-		return false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return seq < w.okBefore
+	return w.finalOK
 }
 
-func (w *peerWriter) enqueueLocked(r writeReq) uint64 {
-	seq := w.next
-	w.next++
+// wait waits for the flusher to end. Call it after close.
+func (w *peerWriter) wait() { w.done.Wait() }
+
+func (w *peerWriter) enqueueLocked(r writeReq) {
 	w.queue = append(w.queue, r)
-	return seq
+	w.queued += writeCost(r.data)
+	if !w.running {
+		w.running = true
+		w.done.Add(1)
+		go w.flushLoop()
+	}
 }
 
-// flushLocked writes the queue until it is empty. It is called with w.mu
-// held and releases it while writing.
-func (w *peerWriter) flushLocked() {
-	w.flushing = true
-	timeout := time.Duration(-1)
+// flushLoop writes batches until the queue is empty or a write fails.
+func (w *peerWriter) flushLoop() {
+	defer w.done.Done()
+	w.mu.Lock()
 	for len(w.queue) > 0 && w.err == nil {
 		batch := w.queue
-		w.queue = w.spare[:0]
-		end := w.finished + uint64(len(batch))
-		if w.timeout != timeout {
-			timeout = w.timeout
-			w.conn.SetWriteTimeout(timeout)
-		}
+		w.queue, w.spare = w.spare[:0], nil
+		timeout := w.timeout
 		w.mu.Unlock()
 
+		if timeout != w.setTimeout {
+			w.conn.SetWriteTimeout(timeout)
+			w.setTimeout = timeout
+		}
 		err := w.writeBatch(batch)
 		final := batch[len(batch)-1].final
-		clear(batch) // drop references to the callers' data
+		clear(batch) // drop references to the payloads
+
 		w.mu.Lock()
-		if cap(batch) <= maxKeptQueue {
+		if w.spare == nil {
 			w.spare = batch[:0]
-		} else {
-			w.spare = nil // an idle peer keeps no large queue
 		}
-		w.finished = end
+		if final && err == nil {
+			w.finalOK = true
+		}
 		if err != nil {
-			w.err = err
+			w.failLocked(err)
+			w.mu.Unlock()
 			if w.onError != nil {
 				w.onError(err)
 			}
-		} else {
-			w.okBefore = end
+			w.mu.Lock()
 		}
-		if final && w.final != nil {
-			close(w.final)
-			w.final = nil
-		}
-		w.cond.Broadcast()
 	}
-	if w.err != nil && len(w.queue) > 0 {
-		// Fail what is still queued.
-		w.finished += uint64(len(w.queue))
-		if w.final != nil {
-			close(w.final)
-			w.final = nil
-		}
-		clear(w.queue)
-		w.queue = w.queue[:0]
-		w.cond.Broadcast()
+	if cap(w.spare) > maxKeptQueue {
+		w.spare = nil // an idle peer keeps no large queue
 	}
-	w.flushing = false
+	if cap(w.queue) > maxKeptQueue && len(w.queue) == 0 {
+		w.queue = nil
+	}
+	if w.final != nil && (w.finalOK || w.err != nil) {
+		close(w.final)
+		w.final = nil
+	}
+	w.running = false
+	w.mu.Unlock()
 }
 
+// writeBatch encodes and sends batch. It gives the budget of the encoded
+// messages back as it goes.
 func (w *peerWriter) writeBatch(batch []writeReq) error {
+	encoded := 0
 	for i := range batch {
 		if _, err := w.conn.BufferMsg(batch[i].code, batch[i].data); err != nil {
 			return err
 		}
+		encoded += writeCost(batch[i].data)
+		batch[i].data = nil
+		if encoded >= releaseStep {
+			w.release(encoded)
+			encoded = 0
+		}
+	}
+	if encoded > 0 {
+		w.release(encoded)
 	}
 	if err := w.conn.Flush(); err != nil {
 		return err
@@ -216,4 +232,23 @@ func (w *peerWriter) writeBatch(batch []writeReq) error {
 		w.onSent(len(batch))
 	}
 	return nil
+}
+
+// release gives n bytes of budget back.
+func (w *peerWriter) release(n int) {
+	w.mu.Lock()
+	w.queued -= n
+	if w.waiting > 0 {
+		w.space.Broadcast()
+	}
+	w.mu.Unlock()
+}
+
+// failLocked records a write error and drops everything queued.
+func (w *peerWriter) failLocked(err error) {
+	w.err = err
+	clear(w.queue)
+	w.queue = w.queue[:0]
+	w.queued = 0
+	w.space.Broadcast()
 }
