@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/devp2p-go/devp2p/crypto"
@@ -89,6 +90,7 @@ func NewConn(fd net.Conn, remote *crypto.PublicKey, cfg *Config) *Conn {
 		c.remote = &k
 	}
 	c.rd.fd, c.wr.fd = fd, fd
+	c.rd.raw = rawConnOf(fd)
 	c.rd.timeout, c.wr.timeout = c.cfg.ReadTimeout, c.cfg.WriteTimeout
 	c.rd.maxSize = c.cfg.MaxMessageSize
 	return c
@@ -203,6 +205,14 @@ func (c *Conn) Flush() error {
 	}
 	return c.wr.flush()
 }
+
+// BytesRead returns the number of bytes read from the network after the
+// handshake. It is safe to call from any goroutine.
+func (c *Conn) BytesRead() uint64 { return atomic.LoadUint64(&c.rd.counted) }
+
+// BytesWritten returns the number of bytes written to the network after
+// the handshake. It is safe to call from any goroutine.
+func (c *Conn) BytesWritten() uint64 { return atomic.LoadUint64(&c.wr.counted) }
 
 // Buffered returns the number of bytes waiting for Flush.
 func (c *Conn) Buffered() int { return len(c.wr.buf) }

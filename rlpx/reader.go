@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/devp2p-go/devp2p/rlp"
@@ -41,6 +43,9 @@ type reader struct {
 	out   []byte // pooled buffer of the last decompressed payload
 
 	armed bool // read deadline set for the current message
+
+	raw     syscall.RawConn // set when fd exposes its socket: idle waits hold no buffer
+	counted uint64          // bytes read from the network (only the reader writes it)
 }
 
 func (r *reader) readMsg() (code uint64, data []byte, wireSize int, err error) {
@@ -158,6 +163,14 @@ func (r *reader) decompress(data []byte) ([]byte, error) {
 // ensure makes at least n ≤ readBufSize unread bytes available in r.buf.
 func (r *reader) ensure(n int) error {
 	for r.w-r.r < n {
+		if r.raw != nil && !r.pooled && r.r == r.w {
+			// Nothing buffered: wait for data without holding a buffer,
+			// then read it straight into a pooled one.
+			if err := r.fillIdle(); err != nil {
+				return err
+			}
+			continue
+		}
 		if n > len(r.buf) {
 			r.grow()
 		}
@@ -167,15 +180,16 @@ func (r *reader) ensure(n int) error {
 		}
 		m, err := r.fill(r.buf[r.w:])
 		r.w += m
+		if r.w == len(r.buf) && !r.pooled {
+			// The idle buffer filled up: more is likely waiting, so read
+			// the rest of this burst in bulk.
+			r.grow()
+		}
 		if r.w-r.r >= n {
 			break
 		}
 		if err != nil {
 			return err
-		}
-		if r.w == len(r.buf) && !r.pooled {
-			// The idle buffer filled up: more is coming, read in bulk.
-			r.grow()
 		}
 	}
 	return nil
@@ -218,13 +232,19 @@ func (r *reader) readLarge(rsize int) ([]byte, error) {
 
 // fill does one read from the network, arming the message deadline first.
 func (r *reader) fill(b []byte) (int, error) {
-	if r.timeout > 0 && !r.armed {
-		r.fd.SetReadDeadline(time.Now().Add(r.timeout))
-		r.armed = true
-	}
+	r.arm()
 	n, err := r.fd.Read(b)
 	if n == 0 && err == nil {
 		err = io.ErrNoProgress
 	}
+	atomic.AddUint64(&r.counted, uint64(n))
 	return n, err
+}
+
+// arm sets the message read deadline on the first network read of a message.
+func (r *reader) arm() {
+	if r.timeout > 0 && !r.armed {
+		r.fd.SetReadDeadline(time.Now().Add(r.timeout))
+		r.armed = true
+	}
 }

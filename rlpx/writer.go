@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/devp2p-go/devp2p/rlp"
@@ -25,8 +26,9 @@ type writer struct {
 	snappy  bool
 	timeout time.Duration
 
-	buf []byte // pooled; encrypted frames waiting for flush
-	err error  // sticky: after a failed write the stream is out of sync
+	buf     []byte // pooled; encrypted frames waiting for flush
+	err     error  // sticky: after a failed write the stream is out of sync
+	counted uint64 // bytes written to the network (only the writer writes it)
 }
 
 // bufferMsg encodes one message into w.buf, streaming it out instead if its
@@ -161,7 +163,9 @@ func (w *writer) write() error {
 	if w.timeout > 0 {
 		w.fd.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
-	if _, err := w.fd.Write(w.buf); err != nil {
+	n, err := w.fd.Write(w.buf)
+	atomic.AddUint64(&w.counted, uint64(n))
+	if err != nil {
 		w.err = err
 		return err
 	}
