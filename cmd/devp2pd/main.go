@@ -1,189 +1,180 @@
 // Command devp2pd runs a devp2p node: the RLPx connection pool of an
 // Ethereum node, without a blockchain behind it.
 //
-//	devp2pd [flags]        run a node (the default)
-//	devp2pd version        print the version
+//	devp2pd [flags]                 run a node (the default command)
+//	devp2pd key new|inspect         make a node key, or show its node ID and enode URL
+//	devp2pd ping [--echo] <enode>   connect to a node and report what happened
+//	devp2pd devnet -n N             run N nodes on loopback and show their peers
+//	devp2pd dumpconfig [flags]      print the settings as a config file
+//	devp2pd version                 print version information
 //
 // The node key lives in the data directory and is created on first run, so
-// the node ID is stable across restarts. Flags that mean what a go-ethereum
-// flag means have go-ethereum's name.
+// the node ID is stable across restarts. Flags that mean what a
+// go-ethereum flag means have go-ethereum's name; a TOML config file
+// (--config) takes the same keys. With --http or --ws the node serves
+// go-ethereum's admin JSON-RPC API on 127.0.0.1; with --metrics it serves
+// Prometheus metrics. SIGINT or SIGTERM stops it cleanly, telling peers
+// DiscQuitting; a second signal exits at once.
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 
-	"github.com/devp2p-go/devp2p/crypto"
-	"github.com/devp2p-go/devp2p/enode"
-	"github.com/devp2p-go/devp2p/netutil"
-	"github.com/devp2p-go/devp2p/p2p"
+	"github.com/urfave/cli/v2"
 )
 
+// version is the release of this build.
 const version = "0.1.0-dev"
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, signals: sigs, exit: os.Exit}
+	if err := newApp(e).Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "devp2pd:", err)
 		os.Exit(1)
 	}
 }
 
-type options struct {
-	datadir     string
-	port        int
-	maxPeers    int
-	maxPend     int
-	bootnodes   string
-	static      string
-	trusted     string
-	nodekey     string
-	nodekeyhex  string
-	netrestrict string
-	nodiscover  bool
-	verbosity   int
-	logJSON     bool
-	name        string
+// env is what the commands get from the process, replaced in tests.
+type env struct {
+	stdout, stderr io.Writer
+	signals        <-chan os.Signal // SIGINT and SIGTERM
+	exit           func(code int)   // for the forced exit on a second signal
+	started        func(*daemon)    // called when the node runs; tests only
 }
 
-func run(args []string, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "version" {
-		fmt.Println("devp2pd", version)
-		return nil
+// newApp returns the command-line application.
+func newApp(e *env) *cli.App {
+	return &cli.App{
+		Name:      "devp2pd",
+		Usage:     "run a devp2p node (the RLPx connection pool of an Ethereum node)",
+		UsageText: "devp2pd [flags]    (runs a node)\n   devp2pd [flags] command [command flags] [arguments...]",
+		Version:   version,
+		Flags:     nodeFlags,
+		Action:    func(ctx *cli.Context) error { return runNode(ctx, e) },
+		Commands: []*cli.Command{
+			keyCommand(e),
+			pingCommand(e),
+			devnetCommand(e),
+			dumpConfigCommand(e),
+			versionCommand(e),
+		},
+		Writer:    e.stdout,
+		ErrWriter: e.stderr,
+		Suggest:   true,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w (see --help)", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
-	fs := flag.NewFlagSet("devp2pd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	home, _ := os.UserHomeDir()
-	fs.StringVar(&o.datadir, "datadir", filepath.Join(home, ".devp2pd"), "data directory (node key, node database)")
-	fs.IntVar(&o.port, "port", 30303, "network listening port (TCP; UDP once discovery runs); 0 picks a free port")
-	fs.IntVar(&o.maxPeers, "maxpeers", 50, "maximum number of network peers (trusted peers not counted)")
-	fs.IntVar(&o.maxPend, "maxpendpeers", 0, "maximum number of inbound handshakes in progress (0 = default 50)")
-	fs.StringVar(&o.bootnodes, "bootnodes", "", "comma-separated enode URLs used when the node has no peers")
-	fs.StringVar(&o.static, "staticnodes", "", "comma-separated enode URLs kept connected")
-	fs.StringVar(&o.trusted, "trustednodes", "", "comma-separated enode URLs allowed beyond --maxpeers")
-	fs.StringVar(&o.nodekey, "nodekey", "", "node key file (default: <datadir>/nodekey, created if missing)")
-	fs.StringVar(&o.nodekeyhex, "nodekeyhex", "", "node key as hex (for testing)")
-	fs.StringVar(&o.netrestrict, "netrestrict", "", "restrict network communication to these CIDR masks (comma-separated)")
-	fs.BoolVar(&o.nodiscover, "nodiscover", false, "disable peer discovery (discovery is not wired in yet; accepted for compatibility)")
-	fs.IntVar(&o.verbosity, "verbosity", 3, "log level: 0=silent, 1=error, 2=warn, 3=info, 4=debug, 5=trace")
-	fs.BoolVar(&o.logJSON, "log.json", false, "write logs as JSON")
-	fs.StringVar(&o.name, "name", "devp2pd/"+version, "client name announced to peers")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q (try --help)", fs.Arg(0))
-	}
-	log := newLogger(stderr, o.verbosity, o.logJSON)
+}
 
-	key, err := loadKey(o, log)
+// runNode is the default command: run a node until SIGINT or SIGTERM.
+func runNode(ctx *cli.Context, e *env) error {
+	if ctx.NArg() > 0 {
+		return fmt.Errorf("unknown command %q (see --help)", ctx.Args().First())
+	}
+	s, err := readSettings(ctx)
 	if err != nil {
 		return err
 	}
-	cfg := p2p.Config{
-		PrivateKey:      key,
-		Name:            o.name,
-		ListenAddr:      fmt.Sprintf(":%d", o.port),
-		MaxPeers:        o.maxPeers,
-		MaxPendingPeers: o.maxPend,
-		Logger:          log,
-	}
-	if cfg.BootstrapNodes, err = parseNodes("--bootnodes", o.bootnodes); err != nil {
+	log := newLogger(e.stderr, s.verbosity, s.logJSON)
+	d, err := startDaemon(s, log, e.stdout)
+	if err != nil {
 		return err
 	}
-	if cfg.StaticNodes, err = parseNodes("--staticnodes", o.static); err != nil {
-		return err
+	if e.started != nil {
+		e.started(d)
 	}
-	if cfg.TrustedNodes, err = parseNodes("--trustednodes", o.trusted); err != nil {
-		return err
-	}
-	if o.netrestrict != "" {
-		if cfg.NetRestrict, err = netutil.ParseNetlist(o.netrestrict); err != nil {
-			return fmt.Errorf("--netrestrict: %w", err)
+	sig := <-e.signals
+	log.Info("Got signal, shutting down (again to exit at once)", "signal", sig)
+	done := make(chan struct{})
+	go func() {
+		if d.beforeStop != nil {
+			d.beforeStop()
 		}
+		d.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case sig := <-e.signals:
+		log.Warn("Got a second signal, exiting without a clean shutdown", "signal", sig)
+		e.exit(1)
+		return errForcedExit
 	}
-	srv := &p2p.Server{Config: cfg}
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	fmt.Fprintln(stderr, "enode:", srv.Self().URLv4())
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	<-ctx.Done()
-	stop() // a second signal now kills the process
-	log.Info("Shutting down")
-	srv.Stop()
-	return nil
 }
 
-func loadKey(o options, log *slog.Logger) (*crypto.PrivateKey, error) {
-	if o.nodekeyhex != "" {
-		if o.nodekey != "" {
-			return nil, errors.New("--nodekey and --nodekeyhex are mutually exclusive")
-		}
-		k, err := crypto.HexToPrivateKey(o.nodekeyhex)
-		if err != nil {
-			return nil, fmt.Errorf("--nodekeyhex: %w", err)
-		}
-		return k, nil
+// errForcedExit is returned when a second signal cut the shutdown short
+// (and the exit function returned, as in tests).
+var errForcedExit = errors.New("forced exit on a second signal")
+
+func versionCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "Print version information",
+		Action: func(*cli.Context) error {
+			fmt.Fprintln(e.stdout, "devp2pd")
+			fmt.Fprintln(e.stdout, "Version:", version)
+			if commit := vcsRevision(); commit != "" {
+				fmt.Fprintln(e.stdout, "Git Commit:", commit)
+			}
+			fmt.Fprintln(e.stdout, "Architecture:", runtime.GOARCH)
+			fmt.Fprintln(e.stdout, "Go Version:", runtime.Version())
+			fmt.Fprintln(e.stdout, "Operating System:", runtime.GOOS)
+			return nil
+		},
 	}
-	path := o.nodekey
-	if path == "" {
-		if err := os.MkdirAll(o.datadir, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
-		}
-		path = filepath.Join(o.datadir, "nodekey")
-	}
-	k, err := crypto.LoadNodeKey(path)
-	if err == nil || o.nodekey != "" || !errors.Is(err, os.ErrNotExist) {
-		if err != nil {
-			return nil, fmt.Errorf("node key %s: %w", path, err)
-		}
-		return k, nil
-	}
-	if k, err = crypto.GenerateKey(nil); err != nil {
-		return nil, err
-	}
-	if err := crypto.SaveNodeKey(path, k); err != nil {
-		return nil, fmt.Errorf("saving node key: %w", err)
-	}
-	log.Info("Created new node key", "path", path)
-	return k, nil
 }
 
-func parseNodes(flagName, list string) ([]*enode.Node, error) {
-	var nodes []*enode.Node
-	for _, s := range strings.Split(list, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := enode.Parse(enode.ValidSchemes, s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: invalid node %q: %w", flagName, s, err)
-		}
-		nodes = append(nodes, n)
+// vcsRevision returns the commit the binary was built from, if recorded.
+func vcsRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
 	}
-	return nodes, nil
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = " (modified)"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + modified
 }
 
-func newLogger(w io.Writer, verbosity int, json bool) *slog.Logger {
-	levels := []slog.Level{slog.LevelError + 100, slog.LevelError, slog.LevelWarn, slog.LevelInfo, slog.LevelDebug, p2p.LevelTrace}
-	lvl := levels[max(0, min(verbosity, len(levels)-1))]
-	opts := &slog.HandlerOptions{Level: lvl}
-	if json {
-		return slog.New(slog.NewJSONHandler(w, opts))
+func dumpConfigCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "dumpconfig",
+		Usage:     "Print the node settings (flags and --config applied) as a config file",
+		UsageText: "devp2pd [node flags] dumpconfig",
+		Action: func(ctx *cli.Context) error {
+			root := ctx.Lineage()[1]
+			if _, err := readSettings(root); err != nil {
+				return err
+			}
+			b, err := dumpConfig(root)
+			if err != nil {
+				return err
+			}
+			_, err = e.stdout.Write(b)
+			return err
+		},
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

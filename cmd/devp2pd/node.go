@@ -1,0 +1,286 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/devp2p-go/devp2p/cmd/devp2pd/internal/testproto"
+	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/netutil"
+	"github.com/devp2p-go/devp2p/p2p"
+)
+
+// settings are the node flags, after the config file was applied.
+type settings struct {
+	src *configSource
+
+	dataDir, identity, nodeKey, nodeKeyHex string
+	testProto                              bool
+
+	port, maxPeers, maxPendPeers         int
+	bootnodes, staticNodes, trustedNodes string
+	nat, netRestrict                     string
+	noDiscover                           bool
+
+	http                 bool
+	httpAddr, httpVHosts string
+	httpPort             int
+	ws                   bool
+	wsAddr, wsOrigins    string
+	wsPort               int
+
+	metrics, pprof bool
+	metricsAddr    string
+	metricsPort    int
+
+	verbosity int
+	logJSON   bool
+}
+
+// readSettings applies the config file named by --config, if any, and
+// reads the node flags.
+func readSettings(ctx *cli.Context) (*settings, error) {
+	var src *configSource
+	if path := ctx.String(configFlag.Name); path != "" {
+		var err error
+		if src, err = applyConfigFile(ctx, path); err != nil {
+			return nil, err
+		}
+	}
+	s := &settings{
+		src:          src,
+		dataDir:      ctx.String(dataDirFlag.Name),
+		identity:     ctx.String(identityFlag.Name),
+		nodeKey:      ctx.String(nodeKeyFlag.Name),
+		nodeKeyHex:   ctx.String(nodeKeyHexFlag.Name),
+		testProto:    ctx.Bool(testProtoFlag.Name),
+		port:         ctx.Int(portFlag.Name),
+		maxPeers:     ctx.Int(maxPeersFlag.Name),
+		maxPendPeers: ctx.Int(maxPendPeersFlag.Name),
+		bootnodes:    ctx.String(bootnodesFlag.Name),
+		staticNodes:  ctx.String(staticNodesFlag.Name),
+		trustedNodes: ctx.String(trustedNodesFlag.Name),
+		nat:          ctx.String(natFlag.Name),
+		netRestrict:  ctx.String(netRestrictFlag.Name),
+		noDiscover:   ctx.Bool(noDiscoverFlag.Name),
+		http:         ctx.Bool(httpFlag.Name),
+		httpAddr:     ctx.String(httpAddrFlag.Name),
+		httpPort:     ctx.Int(httpPortFlag.Name),
+		httpVHosts:   ctx.String(httpVHostsFlag.Name),
+		ws:           ctx.Bool(wsFlag.Name),
+		wsAddr:       ctx.String(wsAddrFlag.Name),
+		wsPort:       ctx.Int(wsPortFlag.Name),
+		wsOrigins:    ctx.String(wsOriginsFlag.Name),
+		metrics:      ctx.Bool(metricsFlag.Name),
+		metricsAddr:  ctx.String(metricsAddrFlag.Name),
+		metricsPort:  ctx.Int(metricsPortFlag.Name),
+		pprof:        ctx.Bool(pprofFlag.Name),
+		verbosity:    ctx.Int(verbosityFlag.Name),
+		logJSON:      ctx.Bool(logJSONFlag.Name),
+	}
+	return s, s.check()
+}
+
+// bad returns an error naming the setting and its value.
+func (s *settings) bad(name string, value any, err error) error {
+	if err == nil {
+		return fmt.Errorf("invalid %s value %v", s.src.describe(name), value)
+	}
+	return fmt.Errorf("invalid %s value %v: %w", s.src.describe(name), value, err)
+}
+
+// check validates what can be validated without side effects.
+func (s *settings) check() error {
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{portFlag.Name, s.port}, {httpPortFlag.Name, s.httpPort}, {wsPortFlag.Name, s.wsPort}, {metricsPortFlag.Name, s.metricsPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return s.bad(p.name, p.v, errors.New("not a port number (0-65535)"))
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{maxPeersFlag.Name, s.maxPeers}, {maxPendPeersFlag.Name, s.maxPendPeers}} {
+		if n.v < 0 {
+			return s.bad(n.name, n.v, errors.New("must not be negative"))
+		}
+	}
+	if s.verbosity < 0 || s.verbosity > 5 {
+		return s.bad(verbosityFlag.Name, s.verbosity, errors.New("want 0 to 5"))
+	}
+	if s.nodeKey != "" && s.nodeKeyHex != "" {
+		return fmt.Errorf("%s and %s are mutually exclusive", s.src.describe(nodeKeyFlag.Name), s.src.describe(nodeKeyHexFlag.Name))
+	}
+	if _, err := parseNAT(s.nat); err != nil {
+		return s.bad(natFlag.Name, fmt.Sprintf("%q", s.nat), err)
+	}
+	return nil
+}
+
+// natSetting is a parsed --nat value.
+type natSetting struct {
+	extIP netip.Addr // valid for extip:<IP>
+}
+
+// errNATUnsupported is returned for the mechanisms that need port mapping.
+var errNATUnsupported = errors.New("not yet supported (only none and extip:<IP> are)")
+
+// parseNAT parses a --nat value. Port mapping mechanisms are recognised
+// and refused until they are implemented.
+func parseNAT(v string) (natSetting, error) {
+	mech, arg, _ := strings.Cut(v, ":")
+	switch strings.ToLower(mech) {
+	case "", "none", "off":
+		return natSetting{}, nil
+	case "extip", "ip":
+		ip, err := netip.ParseAddr(arg)
+		if err != nil {
+			return natSetting{}, fmt.Errorf("extip needs an IP address: %v", err)
+		}
+		return natSetting{extIP: ip.Unmap()}, nil
+	case "any", "auto", "on", "upnp", "pmp", "natpmp", "nat-pmp", "stun":
+		return natSetting{}, errNATUnsupported
+	}
+	return natSetting{}, errors.New("unknown mechanism (want none or extip:<IP>)")
+}
+
+// clientName is the name announced in Hello, in go-ethereum's format:
+// devp2pd[/identity]/v<version>/<os>-<arch>/<go version>.
+func clientName(identity string) string {
+	parts := []string{"devp2pd"}
+	if identity != "" {
+		parts = append(parts, identity)
+	}
+	parts = append(parts, "v"+version, runtime.GOOS+"-"+runtime.GOARCH, runtime.Version())
+	return strings.Join(parts, "/")
+}
+
+// p2pConfig turns the settings into a server config. It creates the data
+// directory and the node key on first run.
+func (s *settings) p2pConfig(log *slog.Logger) (p2p.Config, *testproto.Protocol, error) {
+	key, err := s.loadKey(log)
+	if err != nil {
+		return p2p.Config{}, nil, err
+	}
+	cfg := p2p.Config{
+		PrivateKey:      key,
+		Name:            clientName(s.identity),
+		ListenAddr:      fmt.Sprintf(":%d", s.port),
+		MaxPeers:        s.maxPeers,
+		MaxPendingPeers: s.maxPendPeers,
+		Logger:          log,
+	}
+	if cfg.BootstrapNodes, err = s.parseNodes(bootnodesFlag.Name, s.bootnodes); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.StaticNodes, err = s.parseNodes(staticNodesFlag.Name, s.staticNodes); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.TrustedNodes, err = s.parseNodes(trustedNodesFlag.Name, s.trustedNodes); err != nil {
+		return cfg, nil, err
+	}
+	if strings.TrimSpace(s.netRestrict) != "" {
+		if cfg.NetRestrict, err = netutil.ParseNetlist(s.netRestrict); err != nil {
+			return cfg, nil, s.bad(netRestrictFlag.Name, fmt.Sprintf("%q", s.netRestrict), err)
+		}
+	}
+	var echo *testproto.Protocol
+	if s.testProto {
+		echo = testproto.New()
+		cfg.Protocols = append(cfg.Protocols, echo.Protocol())
+	}
+	return cfg, echo, nil
+}
+
+// parseNodes parses a comma separated list of enode URLs or ENRs.
+func (s *settings) parseNodes(name, list string) ([]*enode.Node, error) {
+	var nodes []*enode.Node
+	for _, item := range strings.Split(list, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		n, err := enode.Parse(enode.ValidSchemes, item)
+		if err != nil {
+			return nil, s.bad(name, fmt.Sprintf("%q", item), fmt.Errorf("invalid enode: %v", err))
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
+// loadKey returns the node key: from --nodekeyhex, from --nodekey, or from
+// <datadir>/nodekey, which is created on first run.
+func (s *settings) loadKey(log *slog.Logger) (*crypto.PrivateKey, error) {
+	if s.nodeKeyHex != "" {
+		k, err := crypto.HexToPrivateKey(s.nodeKeyHex)
+		if err != nil {
+			return nil, s.bad(nodeKeyHexFlag.Name, "(hidden)", err)
+		}
+		return k, nil
+	}
+	if s.nodeKey != "" {
+		k, err := crypto.LoadNodeKey(s.nodeKey)
+		if err != nil {
+			return nil, fmt.Errorf("node key from %s: %w", s.src.describe(nodeKeyFlag.Name), err)
+		}
+		return k, nil
+	}
+	if err := prepareDataDir(s.dataDir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.dataDir, "nodekey")
+	k, err := crypto.LoadNodeKey(path)
+	switch {
+	case err == nil:
+		return k, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("node key %s: %w", path, err)
+	}
+	if k, err = crypto.GenerateKey(nil); err != nil {
+		return nil, err
+	}
+	if err := crypto.SaveNodeKey(path, k); err != nil {
+		return nil, fmt.Errorf("saving node key: %w", err)
+	}
+	log.Info("Created new node key", "path", path, "id", enode.PubkeyToIDV4(k.Public()))
+	return k, nil
+}
+
+// prepareDataDir creates the data directory (mode 0700) if needed and
+// checks that it is writable, so that a bad one fails at start with a
+// clear error.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// newLogger returns the daemon's logger: text (or JSON) on w, at the level
+// of a go-ethereum style verbosity.
+func newLogger(w interface{ Write([]byte) (int, error) }, verbosity int, json bool) *slog.Logger {
+	levels := []slog.Level{slog.LevelError + 100, slog.LevelError, slog.LevelWarn, slog.LevelInfo, slog.LevelDebug, p2p.LevelTrace}
+	opts := &slog.HandlerOptions{Level: levels[max(0, min(verbosity, len(levels)-1))]}
+	if json {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
