@@ -50,7 +50,7 @@ type conn struct {
 	rc    *rlpx.Conn
 	flags connFlag
 	id    enode.ID
-	node  *enode.Node // the dialed node, or one made from the remote key and address
+	node  *enode.Node // the dialed node; nil for inbound connections
 	hello *hello      // the remote's Hello, from checkpoint 2 on
 	cont  chan error
 }
@@ -59,7 +59,7 @@ type conn struct {
 // its own read loop: once interrupted, every read deadline set is in the
 // past, so a read that is blocked, or starts later, returns at once.
 //
-// For the peer's read loop it also calls beforeRead before each read from
+// For the peer's read loop it also calls peer.beforeRead before each read from
 // the network (the read loop hands messages to protocols lazily and wakes
 // them then), notes when each read returned (Msg.ReceivedAt, one clock
 // read per system call instead of one per message), and skips deadline
@@ -72,9 +72,9 @@ type meteredConn struct {
 	interrupted       atomic.Bool
 
 	// Used only by the goroutine that reads.
-	beforeRead   func()
-	lastRead     time.Time // when the last Read returned
-	readDeadline time.Time // the read deadline last given to Conn
+	peer         *Peer // set once the connection is a peer's
+	lastRead     int64 // when the last Read returned, Unix ns
+	readDeadline int64 // the read deadline last given to Conn, Unix ns; 0 for none
 }
 
 // readDeadlineSlack is how much earlier than asked a read deadline may
@@ -84,11 +84,11 @@ const readDeadlineSlack = 50 * time.Millisecond
 func newMeteredConn(fd net.Conn) *meteredConn { return &meteredConn{Conn: fd} }
 
 func (c *meteredConn) Read(b []byte) (int, error) {
-	if c.beforeRead != nil {
-		c.beforeRead()
+	if c.peer != nil {
+		c.peer.beforeRead()
 	}
 	n, err := c.Conn.Read(b)
-	c.lastRead = time.Now()
+	c.lastRead = time.Now().UnixNano()
 	c.bytesIn.Add(uint64(n))
 	return n, err
 }
@@ -106,19 +106,25 @@ func (c *meteredConn) SetReadDeadline(t time.Time) error {
 	if c.interrupted.Load() {
 		t = pastDeadline
 	}
-	cur := c.readDeadline
-	if !t.IsZero() && !cur.IsZero() && !t.Before(cur) && t.Sub(cur) < readDeadlineSlack {
+	var ns int64 // 0 for no deadline
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	if cur := c.readDeadline; ns != 0 && cur != 0 && ns >= cur && ns-cur < int64(readDeadlineSlack) {
 		return nil
 	}
-	c.readDeadline = t
+	c.readDeadline = ns
 	err := c.Conn.SetReadDeadline(t)
 	if t != pastDeadline && c.interrupted.Load() {
 		// interrupt ran since the check above; its deadline must win.
-		c.readDeadline = pastDeadline
+		c.readDeadline = pastDeadline.UnixNano()
 		c.Conn.SetReadDeadline(pastDeadline)
 	}
 	return err
 }
+
+// lastReadTime returns when the last Read returned.
+func (c *meteredConn) lastReadTime() time.Time { return time.Unix(0, c.lastRead) }
 
 func (c *meteredConn) SetDeadline(t time.Time) error {
 	if err := c.Conn.SetWriteDeadline(t); err != nil {

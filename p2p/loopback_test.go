@@ -3,10 +3,14 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,15 +70,24 @@ func (d *tcpDialer) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) {
 
 // tcpRawPeer connects from ip, runs both handshakes and leaves the
 // connection idle, with no goroutine of its own.
-func tcpRawPeer(t testing.TB, ip string, n *testNode, caps ...Cap) (net.Conn, error) {
+func tcpRawPeer(t testing.TB, ip string, n *enode.Node, caps ...Cap) (net.Conn, error) {
+	p, err := tcpRaw(t, ip, n, caps...)
+	if err != nil {
+		return nil, err
+	}
+	return p.fd, nil
+}
+
+// tcpRaw is tcpRawPeer returning the raw peer.
+func tcpRaw(t testing.TB, ip string, n *enode.Node, caps ...Cap) (*rawPeer, error) {
 	d := tcpDialerFrom(mustAddr(ip))
-	fd, err := d.Dial(context.Background(), n.node)
+	fd, err := d.Dial(context.Background(), n)
 	if err != nil {
 		return nil, err
 	}
 	fd.SetDeadline(time.Now().Add(10 * time.Second))
 	key := newTestKey(t)
-	rc := rlpx.NewConn(fd, n.key.Public(), nil)
+	rc := rlpx.NewConn(fd, n.Pubkey(), nil)
 	p := &rawPeer{t: t, key: key, fd: fd, rc: rc}
 	if _, err := rc.Handshake(key); err != nil {
 		fd.Close()
@@ -85,56 +98,149 @@ func tcpRawPeer(t testing.TB, ip string, n *testNode, caps ...Cap) (net.Conn, er
 		return nil, err
 	}
 	fd.SetDeadline(time.Time{})
-	return fd, nil
+	return p, nil
 }
 
 // An idle peer with one protocol costs the server at most 2 goroutines:
-// the read loop and the protocol's own.
+// the read loop and the protocol's own. The writer's flusher, started by
+// the protocol's first messages, is gone once they are sent.
 func TestLoopbackGoroutinesPerIdlePeer(t *testing.T) {
-	const peers = 50
+	m := measureIdlePeers(t, 50)
+	if m.goroutines > 2 {
+		t.Fatalf("%.2f goroutines per idle peer", m.goroutines)
+	}
+	t.Logf("per idle peer: %.2f goroutines, %.0f B heap + %.0f B stacks (server end; remote ends in another process)",
+		m.goroutines, m.heap, m.stack)
+}
+
+// BenchmarkIdlePeers connects 1000 idle peers with one protocol to a
+// server over loopback TCP and reports what each costs the server: heap
+// and stacks in use, goroutines. The remote ends live in a child process,
+// so only the server's end of each connection is counted. Run it with
+// -benchtime=1x.
+func BenchmarkIdlePeers(b *testing.B) {
+	for range b.N {
+		m := measureIdlePeers(b, 1000)
+		b.ReportMetric(m.heap+m.stack, "B/peer")
+		b.ReportMetric(m.heap, "heapB/peer")
+		b.ReportMetric(m.stack, "stackB/peer")
+		b.ReportMetric(m.goroutines, "goroutines/peer")
+	}
+}
+
+type idlePeerCost struct {
+	heap, stack float64 // bytes per peer
+	goroutines  float64 // per peer
+}
+
+// measureIdlePeers connects n raw peers, run by a child process, to a
+// fresh server. The server's protocol sends each peer two messages, then
+// reads the one message each peer sends. Once every peer is idle it
+// measures the growth of heap and stacks in use and of goroutines, per
+// peer.
+func measureIdlePeers(tb testing.TB, n int) idlePeerCost {
 	idle := Protocol{Name: "idle", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+		Send(rw, 0, uint(1))
+		Send(rw, 0, []byte("hello"))
 		for {
 			if _, err := rw.ReadMsg(); err != nil {
 				return err
 			}
 		}
 	}}
-	n := startTCPServer(t, "127.0.0.1", func(c *Config) {
-		c.MaxPeers = 2 * peers
+	srv := startTCPServer(tb, "127.0.0.1", func(c *Config) {
+		c.MaxPeers = 2 * n
 		c.NoDial = true
 		c.Protocols = []Protocol{idle}
 	})
 	time.Sleep(50 * time.Millisecond)
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
+	before := memInUse()
 	base := runtime.NumGoroutine()
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperRawPeers$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("P2P_RAW_PEERS=%d %s", n, srv.node.URLv4()))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close() // the child exits when its stdin closes
+
+	waitFor(tb, 60*time.Second, "peers", func() bool { return srv.PeerCount() == n })
+	var got int
+	waitFor(tb, 5*time.Second, "setup goroutines and flushers to end", func() bool {
+		got = runtime.NumGoroutine() - base
+		return got <= 2*n
+	})
+	time.Sleep(100 * time.Millisecond)
+	got = runtime.NumGoroutine() - base
+	after := memInUse()
+	if f := os.Getenv("P2P_IDLE_HEAPPROFILE"); f != "" {
+		// Run with -test.memprofilerate=1 for a complete picture.
+		out, err := os.Create(f)
+		if err != nil {
+			tb.Fatal(err)
 		}
-	}()
-	for range peers {
-		fd, err := tcpRawPeer(t, "127.0.0.1", n, Cap{"idle", 1})
+		pprof.Lookup("heap").WriteTo(out, 0)
+		out.Close()
+	}
+	return idlePeerCost{
+		heap:       float64(after.heap-before.heap) / float64(n),
+		stack:      float64(after.stack-before.stack) / float64(n),
+		goroutines: float64(got) / float64(n),
+	}
+}
+
+// TestHelperRawPeers is the child process of measureIdlePeers: it connects
+// raw peers to the node given in P2P_RAW_PEERS ("count enode-URL") and
+// keeps them open until its stdin closes.
+func TestHelperRawPeers(t *testing.T) {
+	spec := os.Getenv("P2P_RAW_PEERS")
+	if spec == "" {
+		t.Skip("child process of measureIdlePeers")
+	}
+	var (
+		n   int
+		url string
+	)
+	if _, err := fmt.Sscan(spec, &n, &url); err != nil {
+		t.Fatal(err)
+	}
+	node, err := enode.ParseV4(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	for range n {
+		p, err := tcpRaw(t, "127.0.0.1", node, Cap{"idle", 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, fd)
+		// One protocol message, so the server's peer has received one.
+		if err := p.send(baseProtoLen, []byte{0x82, 'h', 'i'}); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, p.fd)
 	}
-	waitFor(t, 10*time.Second, "peers", func() bool { return n.PeerCount() == peers })
-	var got int
-	waitFor(t, 5*time.Second, "setup goroutines to end", func() bool {
-		got = runtime.NumGoroutine() - base
-		return got <= 2*peers
-	})
-	runtime.GC()
-	var after runtime.MemStats
-	runtime.ReadMemStats(&after)
-	heap := float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / 1024 / peers
-	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / 1024 / peers
-	t.Logf("%d idle peers: %d goroutines (%.2f per peer); per peer %.1f KiB heap (both ends) + %.1f KiB stacks (server)",
-		peers, got, float64(got)/peers, heap, stack)
+	io.Copy(io.Discard, os.Stdin)
+	for _, fd := range conns {
+		fd.Close()
+	}
+}
+
+type memStats struct{ heap, stack int64 }
+
+func memInUse() memStats {
+	var ms runtime.MemStats
+	for range 2 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return memStats{int64(ms.HeapInuse), int64(ms.StackInuse)}
 }
 
 // 1000 idle TCP connections from one address do not keep another address
@@ -164,7 +270,7 @@ func TestLoopbackSlowlorisOneAddress(t *testing.T) {
 	// Another address gets a full handshake, well within the handshake
 	// timeout that the idle connections would otherwise run out.
 	start = time.Now()
-	fd, err := tcpRawPeer(t, "127.0.0.3", n)
+	fd, err := tcpRawPeer(t, "127.0.0.3", n.node)
 	if err != nil {
 		t.Fatalf("127.0.0.3 could not connect: %v", err)
 	}

@@ -26,38 +26,38 @@ import (
 // pings are sent from a timer.
 // All methods are safe for concurrent use.
 type Peer struct {
-	fd      *meteredConn
-	rc      *rlpx.Conn
-	w       *peerWriter
-	node    *enode.Node
-	name    string
-	caps    []Cap
-	flags   atomic.Int32 // connFlag; the trusted bit may change
-	protos  []*protoRW   // by offset
+	fd     *meteredConn
+	rc     *rlpx.Conn
+	w      *peerWriter
+	cfg    *peerConfig // shared with the server's other peers
+	id     enode.ID
+	node   atomic.Pointer[enode.Node] // the dialed node; made on first use for inbound peers
+	name   string
+	caps   []Cap
+	flags  atomic.Int32                // connFlag; the trusted bit may change
+	protos []*protoRW                  // by offset
+	logger atomic.Pointer[slog.Logger] // made on first use: most peers never log
+
 	created mclock.AbsTime
-	clock   mclock.Clock
-	log     func() *slog.Logger
-	events  *eventFeed // nil unless message events are enabled
+	msgsIn  atomic.Uint64
+	msgsOut atomic.Uint64
+	closing atomic.Bool    // set when the peer starts to shut down
+	wg      sync.WaitGroup // protocol goroutines
 
-	pingEvery time.Duration
-	msgsIn    atomic.Uint64
-	msgsOut   atomic.Uint64
-
-	closed chan struct{}  // closed when the peer starts to shut down
-	wg     sync.WaitGroup // protocol goroutines
-
-	mu              sync.Mutex // guards following
-	cause           error      // why the peer ends; set once
-	remoteRequested bool       // the remote sent Disconnect
+	mu              sync.Mutex    // guards following
+	cause           error         // why the peer ends; set once
+	closed          chan struct{} // made on first use; closed when the peer starts to shut down
+	remoteRequested bool          // the remote sent Disconnect
 	pingTimer       mclock.Timer
 }
 
-// peerConfig is what a peer takes from the server.
+// peerConfig is what a peer takes from the server. The server makes one
+// and shares it with all its peers.
 type peerConfig struct {
 	protos    []Protocol
 	clock     mclock.Clock
 	log       *slog.Logger
-	events    *eventFeed
+	events    *eventFeed // nil unless message events are enabled
 	pingEvery time.Duration
 	writeTO   time.Duration
 	readTO    time.Duration
@@ -67,42 +67,71 @@ type peerConfig struct {
 // connection's read and write timeouts must be set already.
 func newPeer(c *conn, cfg *peerConfig) *Peer {
 	p := &Peer{
-		fd:        c.fd,
-		rc:        c.rc,
-		node:      c.node,
-		name:      c.hello.Name,
-		caps:      c.hello.Caps,
-		created:   cfg.clock.Now(),
-		clock:     cfg.clock,
-		events:    cfg.events,
-		pingEvery: cfg.pingEvery,
-		closed:    make(chan struct{}),
+		fd:      c.fd,
+		rc:      c.rc,
+		cfg:     cfg,
+		id:      c.id,
+		name:    c.hello.Name,
+		caps:    c.hello.Caps,
+		created: cfg.clock.Now(),
+	}
+	if c.node != nil {
+		p.node.Store(c.node)
 	}
 	p.flags.Store(int32(c.flags))
-	// The peer's logger is made on first use: most peers never log.
-	flags, id := c.flags, c.id
-	p.log = sync.OnceValue(func() *slog.Logger {
-		return cfg.log.With("id", id, "addr", p.fd.RemoteAddr(), "conn", flags)
-	})
-	p.fd.beforeRead = p.wakeProtocols
-	p.w = newPeerWriter(c.rc, cfg.writeTO, func(n int) { p.msgsOut.Add(uint64(n)) }, p.writeFailed)
-	for _, m := range matchProtocols(cfg.protos, c.hello.Caps) {
-		p.protos = append(p.protos, &protoRW{
-			proto:  m.proto,
-			offset: m.offset,
-			peer:   p,
-			ready:  make(chan struct{}, 1),
-			space:  make(chan struct{}, 1),
-		})
+	p.fd.peer = p
+	p.w = newPeerWriter(c.rc, cfg.writeTO, &p.msgsOut, p)
+	matches := matchProtocols(cfg.protos, c.hello.Caps)
+	p.protos = make([]*protoRW, len(matches))
+	for i, m := range matches {
+		p.protos[i] = &protoRW{proto: m.proto, offset: m.offset, peer: p, ready: make(chan struct{}, 1)}
 	}
 	return p
 }
 
-// ID returns the node ID of the remote.
-func (p *Peer) ID() enode.ID { return p.node.ID() }
+// closedChan returns a channel that is closed when the peer starts to shut
+// down. It is made on first use: only waits that must also watch for the
+// peer's end need it.
+func (p *Peer) closedChan() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed == nil {
+		p.closed = make(chan struct{})
+		if p.cause != nil {
+			close(p.closed)
+		}
+	}
+	return p.closed
+}
 
-// Node returns the remote's node record.
-func (p *Peer) Node() *enode.Node { return p.node }
+// log returns the peer's logger, making it on first use.
+func (p *Peer) log() *slog.Logger {
+	if l := p.logger.Load(); l != nil {
+		return l
+	}
+	l := p.cfg.log.With("id", p.id, "addr", p.fd.RemoteAddr(), "conn", p.connFlags())
+	if p.logger.CompareAndSwap(nil, l) {
+		return l
+	}
+	return p.logger.Load()
+}
+
+// ID returns the node ID of the remote.
+func (p *Peer) ID() enode.ID { return p.id }
+
+// Node returns the remote's node record: the dialed record, or for an
+// inbound peer one made from its key and address.
+func (p *Peer) Node() *enode.Node {
+	if n := p.node.Load(); n != nil {
+		return n
+	}
+	addr := netutil.AddrPortFromNetAddr(p.fd.RemoteAddr())
+	n := enode.NewV4(p.rc.RemoteKey(), addr.Addr(), int(addr.Port()), int(addr.Port()))
+	if p.node.CompareAndSwap(nil, n) {
+		return n
+	}
+	return p.node.Load()
+}
 
 // Name returns the client name from the remote's Hello, shortened to 20
 // characters for logs.
@@ -153,7 +182,7 @@ func (p *Peer) DynDialed() bool { return p.connFlags().is(dynDialedConn) }
 func (p *Peer) Log() *slog.Logger { return p.log() }
 
 // Lifetime returns how long the peer has been connected.
-func (p *Peer) Lifetime() time.Duration { return p.clock.Now().Sub(p.created) }
+func (p *Peer) Lifetime() time.Duration { return p.cfg.clock.Now().Sub(p.created) }
 
 // Disconnect ends the connection, sending reason to the remote. It returns
 // at once; the peer is gone from the server when its drop event is sent.
@@ -211,8 +240,9 @@ type PeerInfo struct {
 
 // Info returns the admin view of the peer.
 func (p *Peer) Info() *PeerInfo {
+	node := p.Node()
 	info := &PeerInfo{
-		Enode:     p.node.URLv4(),
+		Enode:     node.URLv4(),
 		ID:        p.ID().String(),
 		Name:      p.name,
 		Caps:      make([]string, 0, len(p.caps)),
@@ -221,8 +251,8 @@ func (p *Peer) Info() *PeerInfo {
 	for _, c := range p.caps {
 		info.Caps = append(info.Caps, c.String())
 	}
-	if p.node.Seq() > 0 {
-		info.ENR = p.node.String()
+	if node.Seq() > 0 {
+		info.ENR = node.String()
 	}
 	flags := p.connFlags()
 	info.Network.LocalAddress = p.LocalAddr().String()
@@ -308,7 +338,7 @@ func (p *Peer) readLoop() error {
 				Code:       code - rw.offset,
 				Size:       uint32(len(buf)),
 				Payload:    newPayload(buf),
-				ReceivedAt: p.fd.lastRead,
+				ReceivedAt: p.fd.lastReadTime(),
 				wireSize:   uint32(wire),
 			}
 			if err := rw.deliver(msg); err != nil {
@@ -328,6 +358,9 @@ func (p *Peer) wakeProtocols() {
 		}
 	}
 }
+
+// beforeRead is called by the read loop before it reads from the network.
+func (p *Peer) beforeRead() { p.wakeProtocols() }
 
 // remoteDisconnect is what readLoop returns when the remote sent Disconnect.
 type remoteDisconnect struct{ reason DiscReason }
@@ -372,12 +405,18 @@ func (p *Peer) fail(err error, remote bool) {
 	if p.pingTimer != nil {
 		p.pingTimer.Stop()
 	}
-	close(p.closed)
+	p.closing.Store(true)
+	if p.closed != nil {
+		close(p.closed)
+	}
 	p.mu.Unlock()
+	for _, rw := range p.protos {
+		rw.signal() // ReadMsg waits on ready only
+	}
 	p.fd.interrupt()
 }
 
-// writeFailed is called by the writer, with its lock held, when a write fails.
+// writeFailed is called by the writer when a write fails.
 func (p *Peer) writeFailed(err error) {
 	p.fail(&PeerError{Reason: DiscNetworkError, Msg: "write", Err: err}, false)
 }
@@ -387,7 +426,7 @@ func (p *Peer) armPing() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cause == nil {
-		p.pingTimer = p.clock.AfterFunc(p.pingEvery, p.ping)
+		p.pingTimer = p.cfg.clock.AfterFunc(p.cfg.pingEvery, p.ping)
 	}
 }
 
@@ -407,10 +446,10 @@ func (p *Peer) String() string {
 
 // msgEvent emits a message event.
 func (p *Peer) msgEvent(typ PeerEventType, proto string, code uint64, size uint32) {
-	if !p.events.hasSubscribers() {
+	if !p.cfg.events.hasSubscribers() {
 		return
 	}
-	p.events.send(&PeerEvent{
+	p.cfg.events.send(&PeerEvent{
 		Type:          typ,
 		Peer:          p.ID(),
 		Protocol:      proto,

@@ -1,10 +1,12 @@
 package p2p
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -406,6 +408,71 @@ func TestPeerPingSimulatedClock(t *testing.T) {
 			if m := <-p.msgs; m.code != pingMsg {
 				t.Fatalf("got %#x, want Ping", m.code)
 			}
+		}
+	})
+}
+
+// Messages a protocol queued before it returned are all sent, in order,
+// before the Disconnect; the flusher ends with the peer.
+func TestPeerQueuedBeforeDisconnect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const count = 300
+		proto := Protocol{Name: "q", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+			for i := range count {
+				if err := Send(rw, 0, uint(i)); err != nil {
+					return err
+				}
+				if err := rw.WriteMsg(Msg{Code: 0, Size: 1000, Payload: bytes.NewReader(make([]byte, 1000))}); err != nil {
+					return err
+				}
+			}
+			return nil // DiscQuitting
+		}}
+		_, p, events := connectRaw(t, []Protocol{proto}, []Cap{{"q", 1}}, nil)
+		for i := range count {
+			m, ok := p.next()
+			var v uint
+			if !ok || m.code != 16 || decodeUint(m.data, &v) != nil || v != uint(i) {
+				t.Fatalf("message %d: %v %#x %v", i, ok, m.code, v)
+			}
+			if m, ok = p.next(); !ok || len(m.data) != 1000 {
+				t.Fatalf("message %d: payload of %d bytes", i, len(m.data))
+			}
+		}
+		p.expectDisconnect(DiscQuitting)
+		if ev := nextDrop(t, events); *ev.Reason != DiscQuitting {
+			t.Fatalf("drop %+v", ev)
+		}
+	})
+}
+
+// Stop does not wait for a peer that does not read beyond the Disconnect
+// budget, and leaves no flusher behind (TestMain checks for leaks).
+func TestPeerStopWithQueuedData(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var queued atomic.Int64
+		flood := Protocol{Name: "flood", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+			for {
+				if err := rw.WriteMsg(Msg{Code: 0, Size: 10000, Payload: bytes.NewReader(make([]byte, 10000))}); err != nil {
+					return err
+				}
+				queued.Add(1)
+			}
+		}}
+		pn := newPipeNet()
+		n := startPipeServer(t, pn, "127.0.1.1", func(c *Config) { c.Protocols = []Protocol{flood} })
+		p := mustDialRaw(t, pn, "127.0.2.1", n, newTestKey(t))
+		if _, err := p.hello(Cap{"flood", 1}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the writer waits for queue space, the flusher for the network
+		if q := queued.Load() * 10000; q < writeQueueBudget {
+			t.Fatalf("only %d bytes queued", q)
+		}
+		start := time.Now()
+		n.Stop()
+		if d := time.Since(start); d != discWriteTimeout {
+			t.Fatalf("Stop took %v", d)
 		}
 	})
 }

@@ -132,19 +132,19 @@ type protoRW struct {
 	proto  *Protocol
 	offset uint64
 	peer   *Peer
-	ready  chan struct{} // cap 1; signalled when messages wait for a sleeping reader
-	space  chan struct{} // cap 1; signalled when the queue shrinks while the read loop waits
+	ready  chan struct{} // cap 1; signalled when messages wait for a sleeping reader, and on shutdown
 
 	// Used only by the read loop.
 	unsignalled      int // messages queued since the reader was last woken
 	unsignalledBytes int
 
-	mu       sync.Mutex // guards following
-	queue    []Msg      // queue[head:] is unread
-	head     int
-	queued   int  // bytes charged to the queue
-	waiting  bool // the read loop waits for space
-	sleeping bool // the protocol waits in ReadMsg for a message
+	mu       sync.Mutex    // guards following
+	queue    []Msg         // queue[head:] is unread
+	head     int           //
+	queued   int           // bytes charged to the queue
+	space    chan struct{} // cap 1, made when first needed; signalled when the queue shrinks while the read loop waits
+	waiting  bool          // the read loop waits for space
+	sleeping bool          // the protocol waits in ReadMsg for a message
 }
 
 const (
@@ -155,6 +155,9 @@ const (
 	// sleeping protocol before it wakes it.
 	wakeBatch = 16
 	wakeBytes = 32 << 10
+	// initialQueueCap is the capacity of a new receive queue; it grows
+	// while the protocol is busy and goes when the protocol waits.
+	initialQueueCap = 4
 )
 
 // deliver queues a received message, waiting while the queue is over its
@@ -164,6 +167,9 @@ func (rw *protoRW) deliver(msg Msg) error {
 	for {
 		rw.mu.Lock()
 		if rw.queued == 0 || rw.queued+cost <= protoQueueBudget {
+			if rw.queue == nil {
+				rw.queue = make([]Msg, 0, initialQueueCap)
+			}
 			rw.queue = append(rw.queue, msg)
 			rw.queued += cost
 			sleeping := rw.sleeping
@@ -178,11 +184,15 @@ func (rw *protoRW) deliver(msg Msg) error {
 			return nil
 		}
 		rw.waiting = true
+		if rw.space == nil {
+			rw.space = make(chan struct{}, 1)
+		}
+		space := rw.space
 		rw.mu.Unlock()
 		rw.peer.wakeProtocols()
 		select {
-		case <-rw.space:
-		case <-rw.peer.closed:
+		case <-space:
+		case <-rw.peer.closedChan():
 			return ErrShuttingDown
 		}
 	}
@@ -192,20 +202,15 @@ func (rw *protoRW) deliver(msg Msg) error {
 // Only the read loop calls it.
 func (rw *protoRW) wake() {
 	rw.unsignalled, rw.unsignalledBytes = 0, 0
-	select {
-	case rw.ready <- struct{}{}:
-	default:
-	}
+	rw.signal()
 }
 
 // ReadMsg returns the next message for the protocol, with a code relative
 // to the protocol. It returns io.EOF once the peer is shutting down.
 func (rw *protoRW) ReadMsg() (Msg, error) {
 	for {
-		select {
-		case <-rw.peer.closed:
+		if rw.peer.closing.Load() {
 			return Msg{}, io.EOF
-		default:
 		}
 		rw.mu.Lock()
 		rw.sleeping = false
@@ -215,31 +220,36 @@ func (rw *protoRW) ReadMsg() (Msg, error) {
 			rw.head++
 			if rw.head == len(rw.queue) {
 				rw.queue, rw.head = rw.queue[:0], 0
-				if cap(rw.queue) > maxKeptQueue {
-					rw.queue = nil // an idle peer keeps no large queue
-				}
 			}
 			rw.queued -= int(msg.Size) + msgOverhead
-			wake := rw.waiting
-			rw.waiting = false
+			var space chan struct{}
+			if rw.waiting {
+				rw.waiting, space = false, rw.space
+			}
 			rw.mu.Unlock()
-			if wake {
+			if space != nil {
 				select {
-				case rw.space <- struct{}{}:
+				case space <- struct{}{}:
 				default:
 				}
 			}
-			if rw.peer.events != nil {
+			if rw.peer.cfg.events != nil {
 				rw.peer.msgEvent(PeerEventTypeMsgRecv, rw.proto.Name, msg.Code, msg.Size)
 			}
 			return msg, nil
 		}
+		rw.queue, rw.head = nil, 0 // a protocol that waits keeps no queue buffer
 		rw.sleeping = true
 		rw.mu.Unlock()
-		select {
-		case <-rw.ready:
-		case <-rw.peer.closed:
-		}
+		<-rw.ready // also signalled when the peer shuts down
+	}
+}
+
+// signal wakes the protocol's ReadMsg if it waits. Any goroutine may call it.
+func (rw *protoRW) signal() {
+	select {
+	case rw.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -253,10 +263,8 @@ func (rw *protoRW) WriteMsg(msg Msg) error {
 	if msg.Code >= rw.proto.Length {
 		return newPeerError(DiscProtocolError, "invalid message code %d for %v", msg.Code, rw.proto.cap())
 	}
-	select {
-	case <-rw.peer.closed:
+	if rw.peer.closing.Load() {
 		return ErrShuttingDown
-	default:
 	}
 	data, owned, err := msg.takePayload()
 	if err != nil {
@@ -268,7 +276,7 @@ func (rw *protoRW) WriteMsg(msg Msg) error {
 	if err := rw.peer.w.write(msg.Code+rw.offset, data, owned); err != nil {
 		return err
 	}
-	if rw.peer.events != nil {
+	if rw.peer.cfg.events != nil {
 		rw.peer.msgEvent(PeerEventTypeMsgSend, rw.proto.Name, msg.Code, uint32(len(data)))
 	}
 	return nil

@@ -71,6 +71,7 @@ type Server struct {
 
 	// Everything below here belongs to the run loop.
 	dropWaiters map[enode.ID][]chan struct{} // closed when the peer is removed
+	peerCfg     *peerConfig                  // shared by all peers
 }
 
 // peerOp is a function run on the run loop with the peer set.
@@ -396,19 +397,23 @@ func localError(err error, stage string) error {
 
 // launchPeer starts a peer on the run loop.
 func (srv *Server) launchPeer(c *conn) *Peer {
-	var events *eventFeed
-	if srv.cfg.EnableMsgEvents {
-		events = &srv.events
+	if srv.peerCfg == nil {
+		// Made once and shared by all peers: run is the only caller.
+		var events *eventFeed
+		if srv.cfg.EnableMsgEvents {
+			events = &srv.events
+		}
+		srv.peerCfg = &peerConfig{
+			protos:    srv.cfg.Protocols,
+			clock:     srv.cfg.clock,
+			log:       srv.log,
+			events:    events,
+			pingEvery: srv.cfg.pingEvery,
+			writeTO:   srv.cfg.writeTO,
+			readTO:    srv.cfg.readTO,
+		}
 	}
-	p := newPeer(c, &peerConfig{
-		protos:    srv.cfg.Protocols,
-		clock:     srv.cfg.clock,
-		log:       srv.log,
-		events:    events,
-		pingEvery: srv.cfg.pingEvery,
-		writeTO:   srv.cfg.writeTO,
-		readTO:    srv.cfg.readTO,
-	})
+	p := newPeer(c, srv.peerCfg)
 	go srv.runPeer(p)
 	return p
 }

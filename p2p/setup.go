@@ -10,7 +10,6 @@ import (
 
 	"github.com/devp2p-go/devp2p/crypto"
 	"github.com/devp2p-go/devp2p/enode"
-	"github.com/devp2p-go/devp2p/netutil"
 	"github.com/devp2p-go/devp2p/rlpx"
 )
 
@@ -63,12 +62,7 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 		return fmt.Errorf("%w: %w", errEncHandshake, err)
 	}
 	c.id = enode.PubkeyToIDV4(pub)
-	if dest != nil {
-		c.node = dest
-	} else {
-		addr := netutil.AddrPortFromNetAddr(c.fd.RemoteAddr())
-		c.node = enode.NewV4(pub, addr.Addr(), int(addr.Port()), int(addr.Port()))
-	}
+	c.node = dest // nil for inbound connections: the peer makes it if asked
 
 	if err := srv.checkpoint(c, srv.postHandshakeCh); err != nil {
 		return err

@@ -3,6 +3,7 @@ package p2p
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,8 +27,6 @@ const (
 	// gives their budget back, so writers refill the queue while a large
 	// batch is encoded.
 	releaseStep = 64 << 10
-	// maxKeptQueue is the largest queue buffer an idle writer keeps.
-	maxKeptQueue = 32
 )
 
 // peerWriter is the single ordered write path of a peer, shared by all its
@@ -43,29 +42,31 @@ const (
 //
 // Writers wait only while the queue holds writeQueueBudget bytes
 // (backpressure). A failed write is sticky: it is reported once through
-// onError (which fails the peer), everything still queued is dropped, and
+// failed (the peer), everything still queued is dropped, and
 // every later write returns the error.
 type peerWriter struct {
-	conn    msgConn
-	onSent  func(n int) // counts messages sent; called by the flusher
-	onError func(error) // called once, without the lock, when a write fails
-	done    sync.WaitGroup
+	conn   msgConn
+	sent   *atomic.Uint64 // counts messages sent, if not nil
+	failed writeFailer    // told once, without the lock, when a write fails; may be nil
+	done   sync.WaitGroup
 
-	mu      sync.Mutex // guards following
-	space   sync.Cond  // broadcast when queued shrinks, on error and on close
-	queue   []writeReq // messages not yet taken by the flusher, oldest first
-	spare   []writeReq // the other queue buffer, reused between batches
-	queued  int        // bytes charged for messages not yet encoded
-	waiting int        // writers waiting in space.Wait
-	running bool       // a flusher goroutine runs
-	err     error      // sticky write error
-	closed  bool       // no more writes accepted
+	mu      sync.Mutex    // guards following
+	space   chan struct{} // made by a writer that waits for space; closed when queued shrinks, on error and on close
+	queue   []writeReq    // messages not yet taken by the flusher, oldest first
+	spare   []writeReq    // the other queue buffer, reused between batches
+	queued  int           // bytes charged for messages not yet encoded
+	running bool          // a flusher goroutine runs
+	err     error         // sticky write error
+	closed  bool          // no more writes accepted
 	timeout time.Duration
 	final   chan struct{} // closed when the final message is done
 	finalOK bool          // the final message was written
 
 	setTimeout time.Duration // timeout last given to conn; flusher only
 }
+
+// writeFailer is told when a write fails.
+type writeFailer interface{ writeFailed(error) }
 
 type writeReq struct {
 	code  uint64
@@ -77,10 +78,8 @@ type writeReq struct {
 // plus a fixed overhead, so a flood of empty messages is bounded too.
 func writeCost(data []byte) int { return len(data) + msgOverhead }
 
-func newPeerWriter(conn msgConn, timeout time.Duration, onSent func(int), onError func(error)) *peerWriter {
-	w := &peerWriter{conn: conn, timeout: timeout, onSent: onSent, onError: onError, setTimeout: -1}
-	w.space.L = &w.mu
-	return w
+func newPeerWriter(conn msgConn, timeout time.Duration, sent *atomic.Uint64, failed writeFailer) *peerWriter {
+	return &peerWriter{conn: conn, timeout: timeout, sent: sent, failed: failed, setTimeout: -1}
 }
 
 // write queues a message and returns without waiting for the network,
@@ -91,9 +90,13 @@ func newPeerWriter(conn msgConn, timeout time.Duration, onSent func(int), onErro
 func (w *peerWriter) write(code uint64, data []byte, owned bool) error {
 	w.mu.Lock()
 	for w.err == nil && !w.closed && w.queued >= writeQueueBudget {
-		w.waiting++
-		w.space.Wait()
-		w.waiting--
+		if w.space == nil {
+			w.space = make(chan struct{})
+		}
+		space := w.space
+		w.mu.Unlock()
+		<-space
+		w.mu.Lock()
 	}
 	if w.closed {
 		w.mu.Unlock()
@@ -124,7 +127,7 @@ func (w *peerWriter) close(code uint64, data []byte, wait time.Duration) bool {
 		return false
 	}
 	w.closed = true
-	w.space.Broadcast()
+	w.wakeWritersLocked()
 	if data == nil || w.err != nil {
 		w.mu.Unlock()
 		return false
@@ -187,17 +190,14 @@ func (w *peerWriter) flushLoop() {
 		if err != nil {
 			w.failLocked(err)
 			w.mu.Unlock()
-			if w.onError != nil {
-				w.onError(err)
+			if w.failed != nil {
+				w.failed.writeFailed(err)
 			}
 			w.mu.Lock()
 		}
 	}
-	if cap(w.spare) > maxKeptQueue {
-		w.spare = nil // an idle peer keeps no large queue
-	}
-	if cap(w.queue) > maxKeptQueue && len(w.queue) == 0 {
-		w.queue = nil
+	if len(w.queue) == 0 {
+		w.queue, w.spare = nil, nil // an idle peer keeps no queue
 	}
 	if w.final != nil && (w.finalOK || w.err != nil) {
 		close(w.final)
@@ -228,8 +228,8 @@ func (w *peerWriter) writeBatch(batch []writeReq) error {
 	if err := w.conn.Flush(); err != nil {
 		return err
 	}
-	if w.onSent != nil {
-		w.onSent(len(batch))
+	if w.sent != nil {
+		w.sent.Add(uint64(len(batch)))
 	}
 	return nil
 }
@@ -238,10 +238,16 @@ func (w *peerWriter) writeBatch(batch []writeReq) error {
 func (w *peerWriter) release(n int) {
 	w.mu.Lock()
 	w.queued -= n
-	if w.waiting > 0 {
-		w.space.Broadcast()
-	}
+	w.wakeWritersLocked()
 	w.mu.Unlock()
+}
+
+// wakeWritersLocked wakes the writers waiting for space.
+func (w *peerWriter) wakeWritersLocked() {
+	if w.space != nil {
+		close(w.space)
+		w.space = nil
+	}
 }
 
 // failLocked records a write error and drops everything queued.
@@ -250,5 +256,5 @@ func (w *peerWriter) failLocked(err error) {
 	clear(w.queue)
 	w.queue = w.queue[:0]
 	w.queued = 0
-	w.space.Broadcast()
+	w.wakeWritersLocked()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -73,6 +74,10 @@ func (c *fakeMsgConn) sentMsgs() []writeReq {
 	return append([]writeReq(nil), c.sent...)
 }
 
+type failFunc func(error)
+
+func (f failFunc) writeFailed(err error) { f(err) }
+
 func (w *peerWriter) pending() (msgs, bytes int, running bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -84,8 +89,8 @@ func (w *peerWriter) pending() (msgs, bytes int, running bool) {
 func TestWriterPipelinesAndBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &fakeMsgConn{gate: make(chan struct{})}
-		var sent int
-		w := newPeerWriter(c, time.Second, func(n int) { sent += n }, nil)
+		var sent atomic.Uint64
+		w := newPeerWriter(c, time.Second, &sent, nil)
 		if err := w.write(1, []byte{1}, false); err != nil {
 			t.Fatal(err)
 		}
@@ -108,8 +113,8 @@ func TestWriterPipelinesAndBatches(t *testing.T) {
 			t.Fatal("flusher still running with an empty queue")
 		}
 		got := c.sentMsgs()
-		if c.flushes != 2 || len(got) != 11 || sent != 11 {
-			t.Fatalf("%d flushes for %d messages (%d counted), want 2 for 11", c.flushes, len(got), sent)
+		if c.flushes != 2 || len(got) != 11 || sent.Load() != 11 {
+			t.Fatalf("%d flushes for %d messages (%d counted), want 2 for 11", c.flushes, len(got), sent.Load())
 		}
 		for i, m := range got[1:] {
 			if m.code != uint64(10+i) || m.data[0] != byte(i) {
@@ -219,7 +224,7 @@ func TestWriterError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &fakeMsgConn{gate: make(chan struct{})}
 		var reported []error
-		w := newPeerWriter(c, time.Second, nil, func(err error) { reported = append(reported, err) })
+		w := newPeerWriter(c, time.Second, nil, failFunc(func(err error) { reported = append(reported, err) }))
 		w.write(1, []byte{1}, false)
 		synctest.Wait()
 		for range 5 {
