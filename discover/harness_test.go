@@ -81,6 +81,13 @@ type udpTest struct {
 }
 
 func newUDPTest(t *testing.T, mod ...func(*Config)) *udpTest {
+	tt := newUDPTestNoInit(t, mod...)
+	waitInit(t, tt.udp)
+	return tt
+}
+
+// newUDPTestNoInit is newUDPTest without waiting for the first refresh.
+func newUDPTestNoInit(t *testing.T, mod ...func(*Config)) *udpTest {
 	tt := &udpTest{
 		t:          t,
 		net:        newMemNetwork(),
@@ -102,7 +109,6 @@ func newUDPTest(t *testing.T, mod ...func(*Config)) *udpTest {
 		f(&cfg)
 	}
 	tt.udp = startNode(t, tt.net, tt.localAddr, cfg)
-	waitInit(t, tt.udp)
 	return tt
 }
 

@@ -135,7 +135,7 @@ type lookupIterator struct {
 
 func newLookupIterator(t *UDPv4) *lookupIterator {
 	ctx, cancel := context.WithCancel(t.ctx)
-	return &lookupIterator{t: t, ctx: ctx, cancel: cancel}
+	return &lookupIterator{t: t, ctx: ctx, cancel: cancel, tat: t.clock.Now()}
 }
 
 // Node returns the current node.

@@ -178,6 +178,41 @@ func TestSimulation(t *testing.T) {
 		if float64(found) < 0.9*float64(want) || closestHit < lookups*9/10 {
 			t.Errorf("lookups do not converge")
 		}
+		// LookupPubkey finds the node with that key first.
+		for i := range 5 {
+			u, v := s.nodes[i*7], s.nodes[i*9+50]
+			if res := u.LookupPubkey(v.priv.Public()); len(res) == 0 || res[0].ID() != v.self {
+				t.Errorf("LookupPubkey did not find the node")
+			}
+		}
+
+		// The iterators of all nodes yield diverse candidates: each node's
+		// first 20 are mostly distinct, and together they cover the network
+		// without favouring a few nodes.
+		freq := make(map[enode.ID]int)
+		for _, u := range s.nodes {
+			it := u.RandomNodes()
+			got := enode.ReadNodes(it, 20)
+			it.Close()
+			if len(got) < 15 {
+				t.Errorf("iterator of %v: %d distinct nodes in 20", u.self.TerminalString(), len(got))
+			}
+			for _, n := range got {
+				freq[n.ID()]++
+			}
+		}
+		most := 0
+		total := 0
+		for _, c := range freq {
+			most = max(most, c)
+			total += c
+		}
+		mean := float64(total) / float64(len(freq))
+		t.Logf("iterators: %d distinct nodes yielded, mean %.1f times, most %d times", len(freq), mean, most)
+		if len(freq) < nodes*9/10 || float64(most) > 4*mean {
+			t.Errorf("iterators not diverse")
+		}
+
 		var sent, recv uint64
 		for _, u := range s.nodes {
 			st := u.Stats()
@@ -185,5 +220,45 @@ func TestSimulation(t *testing.T) {
 			recv += st.BytesIn
 		}
 		t.Logf("traffic: %d KiB sent in total", sent/1024)
+	})
+}
+
+// TestSimulationResolve checks Resolve for a node that moved: restarted with
+// the same key on another port, it is found through a lookup and its new
+// record fetched.
+func TestSimulationResolve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSimNetwork(t)
+		defer s.close()
+		boot := s.add(30000)
+		for i := 1; i < 20; i++ {
+			s.add(30000+uint16(i), boot.Self())
+		}
+		time.Sleep(5 * time.Second)
+		asker, moving := s.nodes[3], s.nodes[11]
+		old := moving.Self()
+		if asker.tab.node(old.ID()) == nil {
+			// Make sure the asker knows the old address.
+			asker.tab.addFound(old)
+		}
+		// Still there: Resolve returns its record.
+		if n := asker.Resolve(context.Background(), old); n == nil || n.UDP() != old.UDP() {
+			t.Fatalf("Resolve of a present node: %v", n)
+		}
+		moving.Close()
+		cfg := Config{PrivateKey: moving.priv, Bootnodes: []*enode.Node{boot.Self()}, Log: quietLog()}
+		moved := startNode(t, s.net, netip.MustParseAddrPort("127.0.0.1:31000"), cfg)
+		s.nodes = append(s.nodes, moved)
+		time.Sleep(5 * time.Second)
+		n := asker.Resolve(context.Background(), old)
+		if n == nil || n.UDP() != 31000 || n.ID() != old.ID() {
+			t.Fatalf("Resolve after the move: %v", n)
+		}
+		// Gone for good: nil.
+		moved.Close()
+		time.Sleep(time.Minute)
+		if n := asker.Resolve(context.Background(), old); n != nil {
+			t.Fatalf("Resolve of a vanished node: %v", n)
+		}
 	})
 }

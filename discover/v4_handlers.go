@@ -252,8 +252,8 @@ func (t *UDPv4) handleReply(from netip.AddrPort, id enode.ID, p v4wire.Packet) {
 }
 
 // handleFindnode answers a bonded node with the table's closest nodes to
-// the target that may be relayed to it, at most MaxNeighbors per packet and
-// always at least one packet.
+// the target that may be relayed to it, except itself, at most
+// MaxNeighbors per packet and always at least one packet.
 func (t *UDPv4) handleFindnode(from netip.AddrPort, id enode.ID, p *v4wire.Findnode, in *inbound) {
 	if !t.bonds.hasBond(id, from.Addr(), t.wall()) {
 		// Without endpoint proof the source address may be forged: the
@@ -261,7 +261,9 @@ func (t *UDPv4) handleFindnode(from netip.AddrPort, id enode.ID, p *v4wire.Findn
 		t.dropped(DropUnbonded, from, p.Kind(), nil)
 		return
 	}
-	relay := func(n *enode.Node) bool { return netutil.CheckRelayAddr(from.Addr(), n.IPAddr()) == nil }
+	relay := func(n *enode.Node) bool {
+		return n.ID() != id && netutil.CheckRelayAddr(from.Addr(), n.IPAddr()) == nil
+	}
 	rpc := t.tab.closestForFindnode(in.closest[:0], p.Target.ID(), relay)
 	in.closest = rpc
 	out := &in.out

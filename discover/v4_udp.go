@@ -315,7 +315,7 @@ func (t *UDPv4) sendPing(id enode.ID, to netip.AddrPort, onPong func(*v4wire.Pon
 
 // findnode asks n for its nodes closest to target and waits for up to
 // bucketSize of them. A timeout after some nodes arrived is not an error:
-// the remote may know fewer nodes.
+// the remote may know fewer nodes (an answer of exactly 12 looks unfinished).
 func (t *UDPv4) findnode(n *enode.Node, target v4wire.Pubkey) ([]*enode.Node, error) {
 	addr, ok := n.UDPEndpoint()
 	if !ok {
@@ -339,7 +339,11 @@ func (t *UDPv4) findnode(n *enode.Node, target v4wire.Pubkey) ([]*enode.Node, er
 			}
 			nodes = append(nodes, nn)
 		}
-		return true, received >= bucketSize
+		// Senders fill each packet with MaxNeighbors nodes before starting
+		// the next (go-ethereum does), so a shorter packet is the last one:
+		// no need to wait out the timeout for nodes that will not come.
+		// Small tables (a young network's bootnode) answer that way.
+		return true, received >= bucketSize || len(nb.Nodes) < v4wire.MaxNeighbors
 	}
 	req := &v4wire.Findnode{Target: target, Expiration: t.expiration()}
 	p := t.sendRequest(n.ID(), addr, req, v4wire.NeighborsPacket, func([32]byte) replyMatchFunc { return match }, nil)

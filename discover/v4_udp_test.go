@@ -68,8 +68,8 @@ func findInfo(buckets [][]BucketNode, id enode.ID) BucketNode {
 }
 
 // TestUDPv4FindnodeNeedsBond checks that Findnode from an unbonded node is
-// dropped without reply, and answered after bonding, in packets of at most
-// 12 nodes.
+// dropped without reply, and answered after bonding with the 16 closest
+// nodes (not the requester itself), in packets of at most 12 nodes.
 func TestUDPv4FindnodeNeedsBond(t *testing.T) {
 	tt := newUDPTest(t)
 	var added []*enode.Node
@@ -86,7 +86,8 @@ func TestUDPv4FindnodeNeedsBond(t *testing.T) {
 
 	tt.bond(0)
 	tt.send(&v4wire.Findnode{Target: target, Expiration: tt.exp()})
-	want := tt.udp.tab.closest(target.ID(), bucketSize, nil)
+	notRemote := func(e *tableNode) bool { return e.ID() != tt.remoteNode().ID() }
+	want := tt.udp.tab.closest(target.ID(), bucketSize, notRemote)
 	var got []v4wire.Node
 	for len(got) < len(want) {
 		nb, _ := expect[*v4wire.Neighbors](tt)
@@ -484,5 +485,24 @@ func TestUDPv4Stats(t *testing.T) {
 	}
 	if s.TableNodes != 1 || s.Validated != 1 {
 		t.Errorf("table: %d nodes, %d validated", s.TableNodes, s.Validated)
+	}
+}
+
+// TestUDPv4InboundBeforeInit checks that contacts enter the table while the
+// first refresh is still running (go-ethereum ignores them until it ends).
+func TestUDPv4InboundBeforeInit(t *testing.T) {
+	var boot *enode.Node
+	tt := newUDPTestNoInit(t, func(c *Config) {
+		// A bootnode that never answers: the refresh waits for it, as the
+		// simulated clock does not move.
+		boot = enode.NewV4(newKeySource(3).key().Public(), netip.MustParseAddr("10.0.9.9"), 30303, 30303)
+		c.Bootnodes = []*enode.Node{boot}
+	})
+	tt.bond(0)
+	waitFor(t, "remote in table", func() bool { return tt.udp.tab.node(tt.remoteNode().ID()) != nil })
+	select {
+	case <-tt.udp.tab.initDone:
+		t.Fatal("refresh ended")
+	default:
 	}
 }
