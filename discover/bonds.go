@@ -69,6 +69,9 @@ func (b *bonds) get(id enode.ID, ip netip.Addr) bondEntry {
 		fails:    b.db.FindFails(k.id, k.ip),
 	}
 	loaded.storedPing, loaded.storedPong = loaded.lastPing, loaded.lastPong
+	if loaded == (bondEntry{}) {
+		return loaded // nothing known: don't fill the cache with strangers
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e, ok := b.m[k]; ok { // updated meanwhile

@@ -17,7 +17,14 @@ import (
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/enr"
 	"github.com/devp2p-go/devp2p/internal/mclock"
+	"go.uber.org/goleak"
 )
+
+// TestMain checks that no test leaves goroutines behind: Close must stop
+// the read loop, the table loop, lookups and liveness checks.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // Code below here is the framework for the tests of this package.
 

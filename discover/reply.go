@@ -34,6 +34,11 @@ type replyKey struct {
 // call.
 type replyMatchFunc func(p v4wire.Packet) (matched, done bool)
 
+type ipTypeKey struct {
+	ip    netip.Addr
+	ptype byte
+}
+
 // pendingReply is a request waiting for its reply.
 type pendingReply struct {
 	key    replyKey
@@ -61,6 +66,7 @@ type replies struct {
 
 	mu                  sync.Mutex // guards following
 	m                   map[replyKey][]*pendingReply
+	byIP                map[ipTypeKey]int // number of pending requests per IP and reply type
 	closed              bool
 	consecutiveTimeouts int
 	lastTimeoutWarn     mclock.AbsTime
@@ -68,7 +74,11 @@ type replies struct {
 }
 
 func newReplies(clock mclock.Clock, ctr *counters, log *slog.Logger) *replies {
-	return &replies{clock: clock, ctr: ctr, log: log, m: make(map[replyKey][]*pendingReply)}
+	return &replies{
+		clock: clock, ctr: ctr, log: log,
+		m:    make(map[replyKey][]*pendingReply),
+		byIP: make(map[ipTypeKey]int),
+	}
 }
 
 // add registers a request for a reply of type ptype from node id at ip,
@@ -84,6 +94,7 @@ func (r *replies) add(id enode.ID, ip netip.Addr, ptype byte, timeout time.Durat
 		return p
 	}
 	r.m[p.key] = append(r.m[p.key], p)
+	r.byIP[ipTypeKey{p.ip, ptype}]++
 	p.timer = r.clock.AfterFunc(timeout, func() { r.expire(p) })
 	r.mu.Unlock()
 	return p
@@ -101,6 +112,12 @@ func (r *replies) removeLocked(p *pendingReply) {
 	p.finished = true
 	if p.timer != nil {
 		p.timer.Stop()
+	}
+	k := ipTypeKey{p.ip, p.key.ptype}
+	if r.byIP[k] <= 1 {
+		delete(r.byIP, k)
+	} else {
+		r.byIP[k]--
 	}
 	list := r.m[p.key]
 	if i := slices.Index(list, p); i >= 0 {
@@ -143,6 +160,15 @@ func (r *replies) expire(p *pendingReply) {
 	}
 	r.mu.Unlock()
 	p.complete(errTimeout)
+}
+
+// expecting reports whether any request waits for a reply of type ptype
+// from ip. It lets the read loop drop unsolicited replies before recovering
+// their sender's key.
+func (r *replies) expecting(ip netip.Addr, ptype byte) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byIP[ipTypeKey{ip, ptype}] > 0
 }
 
 // handle offers a reply from node id at ip to the matching requests and

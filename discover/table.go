@@ -298,6 +298,9 @@ func (tab *table) bumpLocked(b *bucket, e *tableNode, n *enode.Node, inbound boo
 		// Check the new endpoint soon.
 		e.live = false
 		tab.reval.moveTo(&tab.reval.fast, e, now, tab.rand)
+	} else if e.live && tab.db != nil {
+		tab.dbWrites = append(tab.dbWrites, n) // a newer record of a live node
+		tab.wakeLocked()
 	}
 }
 

@@ -80,8 +80,9 @@ func (t *UDPv4) readLoop() {
 	}
 }
 
-// handlePacket checks a datagram, cheapest checks first, so that garbage
-// and expired packets cost no signature recovery, and dispatches it.
+// handlePacket checks a datagram, cheapest checks first, so that garbage,
+// expired packets and replies to nothing cost no signature recovery, and
+// dispatches it.
 func (t *UDPv4) handlePacket(from netip.AddrPort, d []byte, in *inbound) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if t.netrestrict != nil && !t.netrestrict.Contains(from.Addr()) {
@@ -115,6 +116,14 @@ func (t *UDPv4) handlePacket(from netip.AddrPort, d []byte, in *inbound) {
 	if exp, ok := expiration(p); ok && v4wire.Expired(exp, t.wall()) {
 		t.dropped(DropExpired, from, ptype, nil)
 		return
+	}
+	switch ptype {
+	case v4wire.PongPacket, v4wire.NeighborsPacket, v4wire.ENRResponsePacket:
+		if !t.replies.expecting(from.Addr(), ptype) {
+			// Nothing asked: no need to pay for the signature.
+			t.dropped(DropUnsolicited, from, ptype, nil)
+			return
+		}
 	}
 	key, err := v4wire.Sender(d)
 	if err != nil {
