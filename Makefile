@@ -1,6 +1,6 @@
 # Every test of the project: the main module (with -race) and the interop module,
 # which runs our code against go-ethereum v1.17.10.
-.PHONY: test test-main test-interop vet fuzz bench
+.PHONY: test test-main test-interop vet fuzz bench e2e
 
 test: vet test-main test-interop
 
@@ -22,3 +22,8 @@ fuzz:
 
 bench:
 	cd interop && go run ./cmd/bench
+
+# End-to-end test of the daemon: two devp2pd processes on loopback, admin
+# JSON-RPC, /metrics and a restart (about 40 s; .ci/run runs it after test).
+e2e:
+	./.ci/e2e.sh
