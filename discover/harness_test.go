@@ -119,12 +119,17 @@ func newUDPTestNoInit(t *testing.T, mod ...func(*Config)) *udpTest {
 	return tt
 }
 
-// startNode starts a listener at addr; the test closes it at the end.
-func startNode(t testing.TB, net *memNetwork, addr netip.AddrPort, cfg Config) *UDPv4 {
-	ln := enode.NewLocalNode(cfg.PrivateKey, 0)
+func newLocalNodeAt(key *crypto.PrivateKey, addr netip.AddrPort) *enode.LocalNode {
+	ln := enode.NewLocalNode(key, 0)
 	ln.SetFallbackIP(addr.Addr())
 	ln.SetFallbackUDP(int(addr.Port()))
 	ln.Set(enr.TCP(addr.Port()))
+	return ln
+}
+
+// startNode starts a listener at addr; the test closes it at the end.
+func startNode(t testing.TB, net *memNetwork, addr netip.AddrPort, cfg Config) *UDPv4 {
+	ln := newLocalNodeAt(cfg.PrivateKey, addr)
 	udp, err := ListenV4(net.listen(addr), ln, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ type inbound struct {
 	enrResponse v4wire.ENRResponse
 	out         v4wire.Neighbors // for replies
 	closest     []v4wire.Node    // for replies
+	pongOut     v4wire.Pong      // for replies
+	tok         [32]byte         // for replies
 }
 
 func (in *inbound) packet(ptype byte) v4wire.Packet {
@@ -141,7 +143,7 @@ func (t *UDPv4) handlePacket(from netip.AddrPort, d []byte, in *inbound) {
 	hash := [32]byte(d[:v4wire.HashSize])
 	switch p := p.(type) {
 	case *v4wire.Ping:
-		t.handlePing(from, id, &key, hash, p)
+		t.handlePing(from, id, key, hash, p, in)
 	case *v4wire.Pong:
 		t.handlePong(from, id, p)
 	case *v4wire.Findnode:
@@ -171,13 +173,15 @@ func (t *UDPv4) dropped(r DropReason, from netip.AddrPort, ptype byte, err error
 // ping-back (one per source address at a time, at most maxPingbacks in all)
 // goes to the claimed address once. Findnode and ENRRequest, whose replies
 // are ten times larger, are answered to bonded nodes only.
-func (t *UDPv4) handlePing(from netip.AddrPort, id enode.ID, key *v4wire.Pubkey, hash [32]byte, p *v4wire.Ping) {
-	t.send(from, &v4wire.Pong{
+func (t *UDPv4) handlePing(from netip.AddrPort, id enode.ID, key v4wire.Pubkey, hash [32]byte, p *v4wire.Ping, in *inbound) {
+	in.tok = hash
+	in.pongOut = v4wire.Pong{
 		To:         v4wire.NewEndpoint(from, p.From.TCP),
-		ReplyTok:   hash[:],
+		ReplyTok:   in.tok[:],
 		Expiration: t.expiration(),
 		ENRSeq:     t.ln.Node().Seq(),
-	})
+	}
+	t.send(from, &in.pongOut)
 	now := t.wall()
 	bonded := t.bonds.hasBond(id, from.Addr(), now)
 	t.bonds.setPing(id, from.Addr(), now)
@@ -193,7 +197,8 @@ func (t *UDPv4) handlePing(from netip.AddrPort, id enode.ID, key *v4wire.Pubkey,
 		t.ln.UDPEndpointStatement(from, p.To.UDPAddr())
 	}
 	if !t.tab.touch(id, from) {
-		if n := newInboundNode(key, from, p.From.TCP); n != nil {
+		k := key // escapes; copied here so that only this path allocates
+		if n := newInboundNode(&k, from, p.From.TCP); n != nil {
 			t.tab.addInbound(n, false)
 		}
 	}
@@ -214,7 +219,7 @@ func newInboundNode(key *v4wire.Pubkey, from netip.AddrPort, tcp uint16) *enode.
 
 // pingBack pings the unbonded sender of a Ping; its Pong bonds it, and it
 // enters the table as a proven live node.
-func (t *UDPv4) pingBack(id enode.ID, key *v4wire.Pubkey, from netip.AddrPort, tcp uint16) {
+func (t *UDPv4) pingBack(id enode.ID, key v4wire.Pubkey, from netip.AddrPort, tcp uint16) {
 	t.mu.Lock()
 	_, busy := t.pingbacks[from]
 	if busy || t.closing || len(t.pingbacks) >= maxPingbacks {
@@ -223,13 +228,12 @@ func (t *UDPv4) pingBack(id enode.ID, key *v4wire.Pubkey, from netip.AddrPort, t
 	}
 	t.pingbacks[from] = struct{}{}
 	t.mu.Unlock()
-	k := *key
 	t.sendPing(id, from, nil, func(err error) {
 		t.mu.Lock()
 		delete(t.pingbacks, from)
 		t.mu.Unlock()
 		if err == nil {
-			if n := newInboundNode(&k, from, tcp); n != nil {
+			if n := newInboundNode(&key, from, tcp); n != nil {
 				t.tab.addInbound(n, true)
 			}
 		}
