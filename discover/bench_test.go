@@ -13,7 +13,9 @@ import (
 // until closed.
 type discardConn struct{ memConn }
 
-func (c *discardConn) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) { return len(b), nil }
+func (c *discardConn) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
+	return len(b), nil
+}
 
 // BenchmarkHandlePing measures the read loop's work for a Ping from a
 // bonded node: decode, signature recovery, Pong encoding and signing.

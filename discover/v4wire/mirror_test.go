@@ -98,11 +98,11 @@ func mirrorEndpoint(e Endpoint) mEndpoint { return mEndpoint{mirrorIP(e), e.UDP,
 func mirrorRest(b []byte) []rlp.RawValue {
 	var out []rlp.RawValue
 	for len(b) > 0 {
-		_, _, rest, err := rlp.Split(b)
+		item, rest, err := splitRaw(b)
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, rlp.RawValue(b[:len(b)-len(rest)]))
+		out = append(out, rlp.RawValue(item))
 		b = rest
 	}
 	return out
@@ -190,6 +190,9 @@ var mirrorTests = []struct {
 	data  string
 }{
 	{PingPacket, "c0"},
+	{PingPacket, "cd04c3808080c380808001 01 8130"}, // wrapped byte in the tail: accepted
+	{PingPacket, "ce04c3808080c380808001 01 c28130"},
+	{PingPacket, "cd04c3808080c380808001 8130"},    // wrapped byte as enr-seq: rejected
 	{PingPacket, "ca04c3808080c380808001"},
 	{PingPacket, "cb04c3808080c380808001 02"},
 	{PingPacket, "cc04c3808080c380808001 02 03"},

@@ -306,10 +306,27 @@ func tail(c []byte) ([]byte, error) {
 	if len(c) == 0 {
 		return nil, nil
 	}
-	if _, err := rlp.CountValues(c); err != nil {
-		return nil, err
+	for b := c; len(b) > 0; {
+		var err error
+		if _, b, err = splitRaw(b); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
+}
+
+// splitRaw splits off the first item of b like go-ethereum's decoding into
+// a RawValue: it checks the header but not the content, and so accepts a
+// single byte below 0x80 wrapped in a string header (0x81 0x30), which
+// rlp.Split rejects as non-canonical.
+func splitRaw(b []byte) (item, rest []byte, err error) {
+	if len(b) >= 2 && b[0] == 0x81 && b[1] < 0x80 {
+		return b[:2], b[2:], nil
+	}
+	if _, _, rest, err = rlp.Split(b); err != nil {
+		return nil, b, err
+	}
+	return b[:len(b)-len(rest)], rest, nil
 }
 
 func decodeIP(b []byte) netip.Addr {
