@@ -2,13 +2,17 @@ package discover
 
 import (
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/devp2p-go/devp2p/discover/v4wire"
 	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/nodedb"
 )
+
+var _ DB = (*nodedb.DB)(nil) // the persistent DB plugs in
 
 // memDB is an in-memory DB for tests, with the semantics nodedb.DB has.
 type memDB struct {
@@ -107,7 +111,18 @@ func (db *memDB) QuerySeeds(n int, maxAge time.Duration) []*enode.Node {
 // DB answers a node bonded before the restart without a new bond, and that
 // it stores validated nodes and seeds its table from them.
 func TestDBBondsSurviveRestart(t *testing.T) {
-	db := newMemDB()
+	t.Run("memDB", func(t *testing.T) { testBondsSurviveRestart(t, newMemDB()) })
+	t.Run("nodedb", func(t *testing.T) {
+		db, err := nodedb.Open(filepath.Join(t.TempDir(), "nodes.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		testBondsSurviveRestart(t, db)
+	})
+}
+
+func testBondsSurviveRestart(t *testing.T, db DB) {
 	tt := newUDPTest(t, func(c *Config) { c.DB = db })
 	tt.bond(0)
 	id := tt.remoteNode().ID()
