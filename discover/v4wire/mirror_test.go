@@ -192,7 +192,7 @@ var mirrorTests = []struct {
 	{PingPacket, "c0"},
 	{PingPacket, "cd04c3808080c380808001 01 8130"}, // wrapped byte in the tail: accepted
 	{PingPacket, "ce04c3808080c380808001 01 c28130"},
-	{PingPacket, "cc04c3808080c380808001 8130"},    // wrapped byte as enr-seq: rejected
+	{PingPacket, "cc04c3808080c380808001 8130"}, // wrapped byte as enr-seq: rejected
 	{PingPacket, "ca04c3808080c380808001"},
 	{PingPacket, "cb04c3808080c380808001 02"},
 	{PingPacket, "cc04c3808080c380808001 02 03"},
