@@ -3,8 +3,8 @@
 # the binary, starts two daemons as processes with temporary data dirs and
 # free loopback ports, adds one to the other over admin JSON-RPC (HTTP),
 # checks that both see each other in admin_peers and in /metrics, restarts
-# the dialed one and checks that it keeps its node ID and that the peer
-# comes back (the other node redials its static peer). Everything runs on
+# the dialed one (which must tell its peer DiscQuitting) and checks that it
+# keeps its node ID and that the peer comes back (the other node redials its static peer). Everything runs on
 # 127.0.0.1; every wait is bounded and the whole run is capped by a
 # watchdog; the daemons are stopped on exit, whatever happens.
 set -euo pipefail
@@ -178,6 +178,8 @@ log "restarting b"
 stop_node b || fail "b did not exit cleanly on SIGTERM"
 grep -q 'msg="Node stopped"' "$WORK/b.1.log" || fail "b did not log a clean stop"
 wait_for "a to notice b is gone" 20 peers_empty "$RPC_a"
+wait_for "a to count b's DiscQuitting" 10 metric_is "$METRICS_a" \
+	'p2p_disconnects_total{direction="outbound",reason="client quitting",requested_by="remote"} 1'
 start_node b "$PORT_b"
 ID_b2=$(rpc "$RPC_b" admin_nodeInfo '[]' | field id)
 [ "$ID_b2" = "$ID_b" ] || fail "b's node ID changed across the restart: $ID_b -> $ID_b2"
