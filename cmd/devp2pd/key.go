@@ -52,8 +52,8 @@ func keyCommand(e *env) *cli.Command {
 				Name:  "inspect",
 				Usage: "Print the node ID, public key, enode URL and node record of a key",
 				UsageText: "devp2pd key inspect [flags] FILE\n" +
-					"   devp2pd key inspect --nodekeyhex HEX\n" +
-					"   devp2pd [--datadir DIR] key inspect    (the key of the node in DIR)",
+					"devp2pd key inspect --nodekeyhex HEX\n" +
+					"devp2pd [--datadir DIR] key inspect    (the key of the node in DIR)",
 				Flags:  []cli.Flag{keyHexFlag, keyIPFlag, keyPortFlag},
 				Action: func(ctx *cli.Context) error { return keyInspect(ctx, e) },
 			},

@@ -56,7 +56,7 @@ func newApp(e *env) *cli.App {
 	return &cli.App{
 		Name:      "devp2pd",
 		Usage:     "run a devp2p node (the RLPx connection pool of an Ethereum node)",
-		UsageText: "devp2pd [flags]    (runs a node)\n   devp2pd [flags] command [command flags] [arguments...]",
+		UsageText: "devp2pd [flags]    (runs a node)\ndevp2pd [flags] command [command flags] [arguments...]",
 		Version:   version,
 		Flags:     nodeFlags,
 		Action:    func(ctx *cli.Context) error { return runNode(ctx, e) },

@@ -137,6 +137,7 @@ type pingResult struct {
 	endReason string          // why there were fewer round trips than asked
 }
 
+// helloInfo is the devp2p Hello as ping decodes it (rlpx.md, "Hello").
 type helloInfo struct {
 	Version uint64
 	Name    string
