@@ -24,6 +24,9 @@ var allowedImports = map[string][]string{
 	"p2p/internal/dialsched": {"enode", "enr", "netutil", "internal/mclock", "crypto", "rlp"},
 	"nodedb":                 {"rlp", "crypto", "enr", "enode"},
 	"discover/v4wire":        {"rlp", "crypto", "enr", "enode", "netutil"},
+	"nat":                    {"internal/mclock"},
+	"admin":                  {"p2p", "enode", "enr", "crypto", "rlp", "netutil"},
+	"metrics":                {"p2p", "enode", "discover"},
 	"discover":               {"rlp", "crypto", "enr", "enode", "netutil", "internal/mclock", "discover/v4wire", "nodedb"},
 }
 
@@ -59,6 +62,13 @@ func TestImportLayering(t *testing.T) {
 		for _, dep := range p.Deps {
 			if strings.HasPrefix(dep, "github.com/ethereum/go-ethereum/") && !gethAllowed[dep] {
 				t.Errorf("%s depends on %s: only go-ethereum's leaf crypto packages are allowed", rel, dep)
+			}
+		}
+		if !strings.HasPrefix(rel, "cmd/") {
+			for _, imp := range p.Imports {
+				if strings.HasPrefix(imp, module+"cmd/") {
+					t.Errorf("library package %s imports %s", rel, imp)
+				}
 			}
 		}
 		allowed, ok := allowedImports[rel]
