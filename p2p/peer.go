@@ -26,17 +26,18 @@ import (
 // pings are sent from a timer.
 // All methods are safe for concurrent use.
 type Peer struct {
-	fd     *meteredConn
-	rc     *rlpx.Conn
-	w      *peerWriter
-	cfg    *peerConfig // shared with the server's other peers
-	id     enode.ID
-	node   atomic.Pointer[enode.Node] // the dialed node; made on first use for inbound peers
-	name   string
-	caps   []Cap
-	flags  atomic.Int32                // connFlag; the trusted bit may change
-	protos []*protoRW                  // by offset
-	logger atomic.Pointer[slog.Logger] // made on first use: most peers never log
+	fd        *meteredConn
+	rc        *rlpx.Conn
+	w         *peerWriter
+	cfg       *peerConfig // shared with the server's other peers
+	id        enode.ID
+	node      atomic.Pointer[enode.Node] // the dialed node; made on first use for inbound peers
+	name      string
+	caps      []Cap
+	flags     atomic.Int32                // connFlag; the trusted bit may change
+	sinceWake int32                       // messages delivered since wakeProtocols; read loop only
+	protos    []*protoRW                  // by offset
+	logger    atomic.Pointer[slog.Logger] // made on first use: most peers never log
 
 	created mclock.AbsTime
 	msgsIn  atomic.Uint64
@@ -352,6 +353,7 @@ func (p *Peer) readLoop() error {
 // not told them about. Only the read loop calls it: before it reads from
 // the network (meteredConn.beforeRead) or waits for anything else.
 func (p *Peer) wakeProtocols() {
+	p.sinceWake = 0
 	for _, rw := range p.protos {
 		if rw.unsignalled > 0 {
 			rw.wake()

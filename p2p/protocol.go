@@ -123,9 +123,9 @@ func sharesCap(local []Protocol, remote []Cap) bool {
 // that much unread. Writes go through the peer's ordered write path.
 //
 // The read loop wakes a protocol goroutine that waits for messages lazily:
-// after wakeBatch messages or wakeBytes bytes, and whenever the read loop
-// itself is about to wait (for the network, for queue space, for the
-// writer). Messages decoded from one network read are thus handed over
+// after wakeBatch messages or wakeBytes bytes for it, after wakeBatch
+// messages for any protocol, and whenever the read loop itself is about to
+// wait (for the network, for queue space, for the writer). Messages decoded from one network read are thus handed over
 // with one wake-up instead of one each, at the cost of a few message
 // decodes of latency.
 type protoRW struct {
@@ -179,6 +179,13 @@ func (rw *protoRW) deliver(msg Msg) error {
 				rw.unsignalledBytes += cost
 				if rw.unsignalled >= wakeBatch || rw.unsignalledBytes >= wakeBytes {
 					rw.wake()
+				}
+			}
+			// Messages for other protocols count too, so none waits
+			// behind more than wakeBatch messages.
+			if p := rw.peer; len(p.protos) > 1 {
+				if p.sinceWake++; p.sinceWake >= wakeBatch {
+					p.wakeProtocols()
 				}
 			}
 			return nil

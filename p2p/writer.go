@@ -88,6 +88,9 @@ func newPeerWriter(conn msgConn, timeout time.Duration, sent *atomic.Uint64, fai
 // change anymore. It returns an error if the peer's writer is closed or a
 // previous write failed.
 func (w *peerWriter) write(code uint64, data []byte, owned bool) error {
+	if !owned {
+		data = append([]byte(nil), data...) // before locking: it may be large
+	}
 	w.mu.Lock()
 	for w.err == nil && !w.closed && w.queued >= writeQueueBudget {
 		if w.space == nil {
@@ -106,9 +109,6 @@ func (w *peerWriter) write(code uint64, data []byte, owned bool) error {
 		err := w.err
 		w.mu.Unlock()
 		return err
-	}
-	if !owned {
-		data = append([]byte(nil), data...)
 	}
 	w.enqueueLocked(writeReq{code: code, data: data})
 	w.mu.Unlock()
