@@ -116,9 +116,7 @@ func (b *bonds) entryLocked(k bondKey) *bondEntry {
 	return e
 }
 
-func (b *bonds) lastPing(id enode.ID, ip netip.Addr) time.Time { return b.get(id, ip).lastPing }
 func (b *bonds) lastPong(id enode.ID, ip netip.Addr) time.Time { return b.get(id, ip).lastPong }
-func (b *bonds) findFails(id enode.ID, ip netip.Addr) int      { return b.get(id, ip).fails }
 
 // hasBond reports whether the node at ip proved its endpoint (sent us a
 // Pong) within bondExpiration before now.

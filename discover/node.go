@@ -90,11 +90,6 @@ func (h *distanceList[T]) push(n T) {
 	h.entries[i] = n
 }
 
-// contains reports whether a node with the ID is in the list.
-func (h *distanceList[T]) contains(id enode.ID) bool {
-	return slices.ContainsFunc(h.entries, func(n T) bool { return n.ID() == id })
-}
-
 // Errors of nodeFromRPC.
 var (
 	errLowPort       = errors.New("discover: low port")
