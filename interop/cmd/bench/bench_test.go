@@ -1,9 +1,18 @@
 package main
 
 import (
+	"os"
 	"testing"
 	"time"
 )
+
+// TestMain lets the test binary serve as the child process of the pool
+// measurements, as the bench binary does.
+func TestMain(m *testing.M) {
+	runChildIfRequested()
+	raiseFileLimit()
+	os.Exit(m.Run())
+}
 
 // TestMeasurementsRun runs every measurement once with tiny sizes, for both
 // implementations, so that the bench program cannot rot unnoticed.
@@ -44,5 +53,28 @@ func TestMeasurementsRun(t *testing.T) {
 	}
 	if v := keccakCeiling(10 * time.Millisecond); v <= 0 {
 		t.Errorf("keccakCeiling = %v", v)
+	}
+}
+
+// TestPoolMeasurementsRun runs every pool measurement once with tiny sizes,
+// for both implementations, child processes included.
+func TestPoolMeasurementsRun(t *testing.T) {
+	for _, pi := range []poolImpl{ourPool{}, gethPool{}} {
+		t.Run(pi.name(), func(t *testing.T) {
+			if v := poolSetup(pi, 3, 2, 2, ""); v[0] <= 0 || v[1] <= 0 || v[2] <= v[1] {
+				t.Errorf("poolSetup = %v", v)
+			}
+			if v := poolReject(pi, 10, 2, ""); v[0] <= 0 || v[1] <= 0 {
+				t.Errorf("poolReject = %v", v)
+			}
+			for _, size := range []int{32, 64 << 10} {
+				if v := poolStream(pi, size, 20*time.Millisecond); v[0] <= 0 || v[2] <= 0 {
+					t.Errorf("poolStream(%d) = %v", size, v)
+				}
+			}
+			if v := poolIdle(pi, 10, ""); v[1] <= 0 || v[4] < 1.9 {
+				t.Errorf("poolIdle = %v", v)
+			}
+		})
 	}
 }

@@ -5,11 +5,17 @@
 //	go run ./cmd/bench -quick     # a short run
 //	go run ./cmd/bench -md        # Markdown table
 //	go run ./cmd/bench -run frames -impl ours -cpuprofile cpu.out
+//	go run ./cmd/bench -run pool          # only the p2p.Server measurements
 //
 // Every figure is the median of three repetitions. CPU figures come from the
 // kernel's accounting of this process (getrusage) or of one thread
 // (CLOCK_THREAD_CPUTIME_ID), so load from other processes inflates wall-clock
 // rates but not CPU per operation.
+//
+// The "pool" measurements compare our p2p.Server with go-ethereum's. Those
+// that must see one server alone (its CPU or memory) run it in a child
+// process, this binary started again (see child.go); with -cpuprofile, each
+// child writes its own profile next to the parent's.
 package main
 
 import (
@@ -27,7 +33,7 @@ import (
 var (
 	quick      = flag.Bool("quick", false, "short run (rough figures)")
 	markdown   = flag.Bool("md", false, "print a Markdown table")
-	runFilter  = flag.String("run", "", "only measurements whose name matches this regexp (floor, handshake pipe|roles|tcp, keccak, frames <size>, snappy on|off[ batched], after10MiB)")
+	runFilter  = flag.String("run", "", "only measurements whose name matches this regexp (floor, handshake pipe|roles|tcp, keccak, frames <size>, snappy on|off[ batched], after10MiB, pool setup|reject|idle, pool msgs <size>)")
 	implFilter = flag.String("impl", "both", "which implementation to run: both, ours, geth (for profiling)")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the selected measurements to this file")
 	verbose    = flag.Bool("v", false, "print every repetition's figures to stderr")
@@ -46,6 +52,8 @@ type row struct {
 }
 
 func main() {
+	runChildIfRequested()
+	raiseFileLimit()
 	flag.Parse()
 	filter := regexp.MustCompile(*runFilter)
 	if *cpuprofile != "" {
@@ -92,7 +100,7 @@ func main() {
 	}
 
 	var floor, floorGethV []float64
-	if filter.MatchString("floor") || filter.MatchString("handshake pipe") {
+	if filter.MatchString("floor") || filter.MatchString("handshake pipe") || filter.MatchString("pool setup") {
 		progress("secp256k1 floor")
 		floor = median(*reps, func() []float64 { return floorOurs(nFloor) })
 		floorGethV = median(*reps, func() []float64 { return floorGeth(nFloor) })
@@ -200,11 +208,18 @@ func main() {
 			rows = append(rows, r, c)
 		}
 	}
+	pp := poolParams{setupDialers: 25, setupListeners: 12, setupWindow: 8, rejects: 1000, idlePeers: 1000}
+	if *quick {
+		pp = poolParams{setupDialers: 6, setupListeners: 5, setupWindow: 4, rejects: 100, idlePeers: 100}
+	}
+	rows = append(rows, poolRows(filter, pp, runOurs, runGeth, floor, dur, progress)...)
 	progress("done")
 
 	printTable(rows)
-	fmt.Printf("\n%d CPUs (GOMAXPROCS %d), %s, median of %d, %v per streaming run, %d handshakes per run; total %.0f s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), *reps, dur, nHS, time.Since(start).Seconds())
+	fmt.Printf("\n%d CPUs (GOMAXPROCS %d), %s, median of %d, %v per streaming run, %d handshakes per run; "+
+		"pool: %d×%d setups per run, %d refusals per run, %d idle peers; total %.0f s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), *reps, dur, nHS,
+		pp.setupDialers, pp.setupListeners, pp.rejects, pp.idlePeers, time.Since(start).Seconds())
 }
 
 // syscallNote gives the read and write system calls per message.
