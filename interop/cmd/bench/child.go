@@ -60,6 +60,9 @@ func runChildIfRequested() {
 
 func childMain(cfg childConfig, in io.Reader, out io.Writer) error {
 	raiseFileLimit()
+	if cfg.Profile != "" {
+		runtime.MemProfileRate = 1 // an exact heap profile at "mem"
+	}
 	pi, err := poolImplByName(cfg.Impl)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -321,6 +322,58 @@ func poolImplByName(name string) (poolImpl, error) {
 		return ourPool{}, nil
 	case "go-ethereum":
 		return gethPool{}, nil
+	case "bare":
+		return barePool{}, nil
 	}
 	return nil, fmt.Errorf("unknown implementation %q", name)
 }
+
+// ---- a bare listener ----
+
+// barePool is no devp2p server at all: a Go listener that accepts and at
+// once closes every connection. It is the floor under the cost of refusing
+// a connection before any cryptography, in this process on this machine.
+type barePool struct{}
+
+func (barePool) name() string { return "bare" }
+
+type bareServer struct {
+	l    net.Listener
+	pub  [64]byte
+	done chan struct{}
+}
+
+func (barePool) start(o poolOpts) (poolServer, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	key, err := crypto.GenerateKey(nil)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	s := &bareServer{l: l, pub: *key.Public(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			fd, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fd.Close()
+		}
+	}()
+	return s, nil
+}
+
+func (s *bareServer) url() string {
+	return fmt.Sprintf("enode://%x@%v", s.pub[:], s.l.Addr())
+}
+
+func (s *bareServer) addPeer(string) error { return errors.New("a bare listener does not dial") }
+func (s *bareServer) adds() int64          { return 0 }
+func (s *bareServer) session(time.Duration) (*poolSession, error) {
+	return nil, errors.New("a bare listener runs no protocol")
+}
+func (s *bareServer) stop() { s.l.Close(); <-s.done }

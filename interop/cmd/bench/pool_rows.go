@@ -74,6 +74,7 @@ func poolRows(filter *regexp.Regexp, pp poolParams, runOurs, runGeth bool, floor
 		o, g := both(func(pi poolImpl, rep int) []float64 {
 			return poolReject(pi, pp.rejects, 8, profile("reject", pi, rep))
 		})
+		bare := median(*reps, func() []float64 { return poolReject(barePool{}, pp.rejects, 8, "") })
 		var notes []string
 		if o != nil {
 			notes = append(notes, fmt.Sprintf("ours: %.0f refusals/s, %.1f %% with the encryption handshake", o[1], 100*o[2]))
@@ -81,8 +82,12 @@ func poolRows(filter *regexp.Regexp, pp poolParams, runOurs, runGeth bool, floor
 		if g != nil {
 			notes = append(notes, fmt.Sprintf("go-ethereum: %.0f refusals/s, %.1f %% with the encryption handshake", g[1], 100*g[2]))
 		}
+		notes = append(notes, fmt.Sprintf("a bare Go accept-and-close loop: %.1f µs, %.0f/s", bare[0], bare[1]))
 		rows = append(rows, row{group: "pool", metric: "pool reject: CPU to refuse an inbound connection, server full (server process)", unit: "µs CPU",
 			ours: at(o, 0), theirs: at(g, 0), note: strings.Join(notes, "; ")})
+		if o != nil {
+			rows = append(rows, row{group: "pool", metric: "pool reject ÷ bare accept-and-close (ours)", unit: "×", ours: o[0] / bare[0]})
+		}
 		if setupO != nil || setupG != nil {
 			r := row{group: "pool", metric: "pool reject ÷ full setup (responder CPU)", unit: "×",
 				target: "ours ≤ 0.02", verdict: func(_, ours float64) (bool, string) { return ours <= 0.02, fmt.Sprintf("%.3f", ours) }}
