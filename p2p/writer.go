@@ -41,8 +41,8 @@ const (
 // sending goroutine keeps the network busy without waiting for it.
 //
 // Writers wait only while the queue holds writeQueueBudget bytes
-// (backpressure). A failed write is sticky: it is reported once through
-// failed (the peer), everything still queued is dropped, and
+// (backpressure). A failed write is sticky: it is reported once to failed
+// (the peer, which then ends), everything still queued is dropped, and
 // every later write returns the error.
 type peerWriter struct {
 	conn   msgConn
