@@ -29,13 +29,15 @@ type Config struct {
 	// Self is our own node ID; it is never dialed.
 	Self enode.ID
 
-	// MaxDialPeers is the outbound target: the number of dialed peers
-	// (static and dynamic) the scheduler tries to keep. Zero disables all
+	// MaxDialPeers is the outbound target: dynamic dials fill it up to
+	// this many dialed peers, counting static and dynamic ones alike.
+	// Static nodes are dialed whether or not it is reached, so static
+	// peers may take the dialed peers beyond it. Zero disables all
 	// dialing, static nodes included.
 	MaxDialPeers int
 
-	// MaxActiveDials bounds the dials in flight. Zero means
-	// DefaultMaxActiveDials.
+	// MaxActiveDials bounds the dials in flight, static ones included.
+	// Zero means DefaultMaxActiveDials.
 	MaxActiveDials int
 
 	// NetRestrict, if non-nil, restricts dials to IPs in the list. A node

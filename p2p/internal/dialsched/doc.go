@@ -9,12 +9,25 @@
 //
 // # Policy
 //
-// Slots. The outbound target is Config.MaxDialPeers, counting static and
-// dynamic dialed peers alike. The scheduler runs at most
+// Slots. The outbound target is Config.MaxDialPeers. Static dials are not
+// held back by it: a static node that may be dialed (see Checks and Backoff)
+// is dialed as soon as fewer than MaxActiveDials dials are in flight, even
+// while the dynamic slots are full, as go-ethereum's old dialer did. Dynamic
+// and bootnode dials fill what is left of the target after every dialed
+// peer and every dial in flight, static ones included: the scheduler starts
+// at most
 //
 //	min(MaxDialPeers − dialed peers, MaxActiveDials) − dials in flight
 //
-// new dials. go-ethereum runs twice as many dials as free slots; in a network
+// of them. So static nodes reduce dynamic dialing one for one, dynamic
+// dials never take the dialed peers beyond the target, and only static
+// nodes do (a connected static node is kept; no dynamic peer is dropped for
+// it, but none replaces a dynamic peer that leaves while the static ones
+// overshoot). The server applies the same rule at its outbound cap, which
+// static connections are exempt from; they still count toward its total
+// peer cap.
+//
+// go-ethereum runs twice as many dynamic dials as free slots; in a network
 // where everyone dials the same few nodes that overshoots the target (8
 // outbound of a target of 4) and most dials end in "too many peers" after a
 // full handshake on both sides. Dialing only for free slots wastes no
@@ -23,7 +36,7 @@
 // driven for nothing.
 //
 // Order. Each turn starts static dials first (chosen at random among the
-// static nodes that may be dialed now), then, while the node has had no peer
+// static nodes that may be dialed now, up to MaxActiveDials), then, while the node has had no peer
 // at all for BootnodeFallback, one bootnode dial (bootnodes are tried one at
 // a time, in rotation), and finally dynamic dials from the iterator.
 //
@@ -44,7 +57,7 @@
 // MaxStaticBackoff, because an operator asked for them by name.
 //
 // Static nodes. A static node is redialed whenever it is not connected and
-// the checks pass. When a dial to a static node fails to connect, the task
+// the checks pass, whether or not a dynamic slot is free. When a dial to a static node fails to connect, the task
 // asks Config.Resolver (discovery) for the node's current record and, if the
 // endpoint changed, dials once more. Resolver lookups per static node are
 // throttled: the first is immediate, later ones wait InitialResolveDelay,

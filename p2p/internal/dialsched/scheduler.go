@@ -243,8 +243,8 @@ func (s *Scheduler) loop(it enode.Iterator) {
 		now := s.cfg.Clock.Now()
 		s.history.expire(now, s.updateStaticPool)
 		s.wake.popDue(now, s.updateStaticPool)
-		slots := s.freeDialSlots()
-		slots -= s.startStaticDials(slots)
+		s.startStaticDials(s.freeStaticSlots())
+		slots := s.freeDialSlots() // counts the static dials just started
 		slots -= s.startBootnodeDial(slots, now)
 		if slots > 0 && it != nil {
 			nodesCh = s.nodesIn
@@ -301,10 +301,23 @@ func (s *Scheduler) shutdown(it enode.Iterator) {
 	close(s.done)
 }
 
-// freeDialSlots is the number of dials that may start now. It is negative
-// when dials in flight exceed the outbound gap.
+// freeDialSlots is the number of dynamic (and bootnode) dials that may
+// start now: the outbound target minus every dialed peer, static ones
+// included, and minus every dial in flight, static ones included, within
+// MaxActiveDials. It is negative when static peers and dials overshoot the
+// target.
 func (s *Scheduler) freeDialSlots() int {
 	return min(s.cfg.MaxDialPeers-s.dialPeers, s.cfg.MaxActiveDials) - len(s.dialing)
+}
+
+// freeStaticSlots is the number of static dials that may start now. Free
+// outbound slots do not hold them back, only MaxActiveDials does; a zero
+// target disables them like all dialing.
+func (s *Scheduler) freeStaticSlots() int {
+	if s.cfg.MaxDialPeers <= 0 {
+		return 0
+	}
+	return s.cfg.MaxActiveDials - len(s.dialing)
 }
 
 // checkDial returns an error if n must not be dialed now.
@@ -501,10 +514,10 @@ type Stats struct {
 	Discarded      uint64 // iterator candidates failing another check
 
 	BackedOff   int // nodes backed off now
-	Dialing     int // dials in flight
-	FreeSlots   int // dials that may still start now (negative: over the gap)
+	Dialing     int // dials in flight, static ones included
+	FreeSlots   int // dynamic dials that may still start now (negative: static peers and dials overshoot the target)
 	Peers       int // connected peers, inbound included
-	DialedPeers int // connected peers we dialed
+	DialedPeers int // connected peers we dialed, static ones included
 	StaticNodes int // configured static nodes
 }
 

@@ -151,6 +151,103 @@ func TestDialSchedStaticRedial(t *testing.T) {
 	})
 }
 
+func addStatic(ns ...*enode.Node) func(*Scheduler) {
+	return func(s *Scheduler) {
+		for _, n := range ns {
+			s.AddStatic(n)
+		}
+	}
+}
+
+// wantStats checks DialedPeers, Dialing and FreeSlots.
+func wantStats(dialedPeers, dialing, freeSlots int) func(*testing.T, Stats) {
+	return func(t *testing.T, st Stats) {
+		t.Helper()
+		if st.DialedPeers != dialedPeers || st.Dialing != dialing || st.FreeSlots != freeSlots {
+			t.Errorf("DialedPeers %d Dialing %d FreeSlots %d, want %d %d %d",
+				st.DialedPeers, st.Dialing, st.FreeSlots, dialedPeers, dialing, freeSlots)
+		}
+	}
+}
+
+// Static nodes are dialed while the dynamic slots are full, and then take
+// dynamic slots: a dynamic peer that leaves is not replaced while static
+// peers keep the dialed peers at the target.
+func TestDialSchedStaticBeyondTarget(t *testing.T) {
+	t.Parallel()
+	n := nodes(1, 3)
+	s1, s2 := testNode(101, "10.0.1.1", 30303), testNode(102, "10.0.1.2", 30303)
+	dt := newDialTest(t, Config{MaxDialPeers: 2})
+	dt.run([]dialTestRound{
+		{discovered: n, wantNewDials: n[:2]},
+		{succeeded: n[:2], check: wantStats(2, 0, 0)},
+		// The target is reached by dynamic peers: static nodes are dialed anyway.
+		{update: addStatic(s1, s2), wantNewDials: []*enode.Node{s1, s2}, check: wantStats(2, 2, -2)},
+		{succeeded: []*enode.Node{s1}, failed: []*enode.Node{s2}, check: wantStats(3, 0, -1)},
+		// A dynamic peer leaves: the static peer holds its slot.
+		{update: peersRemoved(nil, n[0]), check: wantStats(2, 0, 0)},
+		// Another one leaves: one slot for a dynamic dial (n[2], waiting in
+		// the iterator since the first round).
+		{update: peersRemoved(nil, n[1]), wantNewDials: n[2:3], check: wantStats(1, 1, 0)},
+		{succeeded: n[2:3], check: wantStats(2, 0, 0)},
+		// The failed static node is redialed when its history and backoff
+		// end (35 s after its dial), whatever the dynamic slots.
+		{wait: HistoryExpiration - time.Second},
+		{wait: time.Second, wantNewDials: []*enode.Node{s2}, check: wantStats(2, 1, -1)},
+		{succeeded: []*enode.Node{s2}, check: func(t *testing.T, st Stats) {
+			wantStats(3, 0, -1)(t, st)
+			if st.Static.Succeeded != 2 || st.Dynamic.Started != 3 {
+				t.Errorf("static %+v, dynamic %+v", st.Static, st.Dynamic)
+			}
+		}},
+	})
+}
+
+// Static dials in flight take dynamic slots as much as static peers do.
+func TestDialSchedStaticDialsTakeDynamicSlots(t *testing.T) {
+	t.Parallel()
+	n := nodes(1, 3)
+	s1, s2 := testNode(101, "10.0.1.1", 30303), testNode(102, "10.0.1.2", 30303)
+	dt := newDialTest(t, Config{MaxDialPeers: 3})
+	dt.run([]dialTestRound{
+		{update: addStatic(s1, s2), discovered: n, wantNewDials: []*enode.Node{s1, s2, n[0]}, check: wantStats(0, 3, 0)},
+		// A failed static dial frees its slot for a dynamic one.
+		{failed: []*enode.Node{s1}, wantNewDials: n[1:2], check: wantStats(0, 3, 0)},
+		{succeeded: []*enode.Node{s2, n[0], n[1]}, check: wantStats(3, 0, 0)},
+		// Removing a static node does not drop its peer: it still counts.
+		{update: func(s *Scheduler) { s.RemoveStatic(s2) }, check: wantStats(3, 0, 0)},
+		{update: peersRemoved(nil, s2), wantNewDials: n[2:3], check: wantStats(2, 1, 0)},
+	})
+}
+
+// MaxActiveDials bounds static dials too. Static dials come first in a
+// turn, and a zero target disables them.
+func TestDialSchedStaticMaxActiveDials(t *testing.T) {
+	t.Parallel()
+	n := nodes(1, 3)
+	s := nodes(101, 3)
+	dt := newDialTest(t, Config{MaxDialPeers: 4, MaxActiveDials: 2})
+	dt.run([]dialTestRound{
+		{discovered: n, wantNewDials: n[:2]},
+		// Every active dial is taken by a dynamic one: the static node waits.
+		{update: addStatic(s[0])},
+		// A dial ends: the static node goes first.
+		{failed: n[:1], wantNewDials: s[:1]},
+		{update: addStatic(s[1])},
+		{succeeded: n[1:2], wantNewDials: s[1:2]},
+		{update: addStatic(s[2])},
+		{succeeded: s[:2], wantNewDials: s[2:3], check: wantStats(3, 1, 0)},
+		// The target is reached: n[2] waits.
+		{succeeded: s[2:3], check: wantStats(4, 0, 0)},
+	})
+
+	off := newDialTest(t, Config{MaxDialPeers: 0})
+	off.run([]dialTestRound{
+		{update: addStatic(s...), discovered: n},
+		{wait: time.Hour},
+	})
+}
+
 // Static backoff doubles but is capped at MaxStaticBackoff, while the same
 // failures of a dynamic node go on to MaxBackoff.
 func TestDialSchedStaticBackoffCap(t *testing.T) {
