@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/discover"
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/internal/mclock"
 	"github.com/devp2p-go/devp2p/netutil"
+	"github.com/devp2p-go/devp2p/nodedb"
 	"github.com/devp2p-go/devp2p/p2p/internal/dialsched"
 	"github.com/devp2p-go/devp2p/rlpx"
 )
@@ -43,6 +45,14 @@ const (
 	// received but not yet read before the peer's read loop waits for it.
 	// One message is always accepted into an empty queue.
 	protoQueueBudget = 1 << 20
+
+	// nodeDBMaintainInterval is how often the node database's upkeep
+	// (nodedb.DB.Maintain: committing old buffered writes, the hourly
+	// expiry) runs.
+	nodeDBMaintainInterval = 3 * time.Second
+	// restartPeersFactor times the outbound cap is the number of peers of
+	// earlier runs dialed first after a restart.
+	restartPeersFactor = 2
 )
 
 // DefaultName is the client name announced in Hello when Config.Name is empty.
@@ -101,9 +111,40 @@ type Config struct {
 	// encryption handshake.
 	TrustedNodes []*enode.Node
 
-	// BootstrapNodes are dialed in rotation when the server has had no
-	// peer for a while, and seed discovery once it exists.
+	// BootstrapNodes seed discovery: a node that knows nothing else finds
+	// the network through them. Each needs an IP address (or a DNS name)
+	// and a UDP port. Those with a TCP port are also dialed, one at a time
+	// in rotation, while the server has had no peer for a while.
 	BootstrapNodes []*enode.Node
+
+	// NoDiscovery disables discovery: no UDP socket is opened and dynamic
+	// dial candidates come only from the peer store (the best outbound
+	// peers of earlier runs, see NodeDatabase). Static nodes are still
+	// dialed, but a static node whose address changed is not looked up.
+	// The zero value runs discovery v4, as go-ethereum's node does.
+	NoDiscovery bool
+
+	// DiscAddr is the UDP address discovery listens on. Empty means the
+	// address of the TCP listener: the same IP and port, with port 0 in
+	// ListenAddr the port the system chose for TCP (if that UDP port is
+	// taken, another port is chosen for both). Without ListenAddr, empty
+	// means a free UDP port on all interfaces.
+	DiscAddr string
+
+	// NodeDatabase is the path of the node database file (go.etcd.io/bbolt,
+	// created if missing; its directory must exist). It keeps what
+	// discovery learned about other nodes, the sequence number of our node
+	// record and the peer store: the peers we were connected to, how long
+	// and how it ended, from which the best outbound peers are dialed first
+	// after a restart. Empty means an in-memory database, forgotten at
+	// Stop. go-ethereum's datadir keeps it in <datadir>/geth/nodes.
+	NodeDatabase string
+
+	// NodeDB, if not nil, is used instead of opening NodeDatabase, so
+	// that the caller can read the peer store while the server runs. The
+	// server does not close it. It must not be shared with another
+	// running server.
+	NodeDB *nodedb.DB
 
 	// NetRestrict, if non-nil, allows connections (both ways) only with
 	// IPs inside it.
@@ -133,6 +174,12 @@ type Config struct {
 	throttleTime    time.Duration                                    // zero: inboundThrottleTime
 	authFilter      func([]byte) error                               // passed to rlpx
 	dialDone        func(dest *enode.Node, err error)                // called when a dialed setup ends
+
+	// Discovery test hooks.
+	listenUDP           func(addr string) (discover.UDPConn, error) // nil: net.ListenUDP; nil with listenFunc set: no discovery
+	discPingInterval    time.Duration                               // zero: discover's default
+	discRefreshInterval time.Duration                               // zero: discover's default
+	maintainEvery       time.Duration                               // zero: nodeDBMaintainInterval
 }
 
 // Config errors.
@@ -166,6 +213,11 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.listenFunc == nil {
 		cfg.listenFunc = net.Listen
+		if cfg.listenUDP == nil {
+			// Tests that bring their own TCP network and no UDP one run
+			// without discovery.
+			cfg.listenUDP = listenUDP
+		}
 	}
 	if cfg.maxPendingPerIP == 0 {
 		cfg.maxPendingPerIP = defaultMaxPendingPerIP
@@ -175,6 +227,7 @@ func (cfg Config) withDefaults() Config {
 	setDefault(&cfg.readTO, readTimeout)
 	setDefault(&cfg.writeTO, writeTimeout)
 	setDefault(&cfg.throttleTime, inboundThrottleTime)
+	setDefault(&cfg.maintainEvery, nodeDBMaintainInterval)
 	return cfg
 }
 

@@ -17,6 +17,7 @@ func (srv *Server) setupDialScheduler() {
 		MaxDialPeers:   srv.limits.maxOutbound,
 		MaxActiveDials: srv.cfg.maxActiveDials,
 		NetRestrict:    srv.cfg.NetRestrict,
+		Resolver:       srv.dialResolver(),
 		Dialer:         srv.cfg.dialer,
 		Bootnodes:      srv.cfg.BootstrapNodes,
 		Classify:       classifyError,
@@ -40,6 +41,7 @@ func (srv *Server) setupDialed(fd net.Conn, dest *enode.Node, static bool) error
 		flags = staticDialedConn
 	}
 	err := srv.setupConn(fd, flags, dest)
+	srv.setupEnded(err)
 	if srv.cfg.dialDone != nil {
 		srv.cfg.dialDone(dest, err)
 	}

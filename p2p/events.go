@@ -26,7 +26,8 @@ const (
 
 // PeerEvent describes a peer being added or dropped, or a message sent or
 // received. The JSON form is go-ethereum's, plus the reason and requested
-// fields of a drop.
+// fields of a drop and the connection's direction and class of add and drop
+// events.
 type PeerEvent struct {
 	Type          PeerEventType `json:"type"`
 	Peer          enode.ID      `json:"peer"`
@@ -45,6 +46,31 @@ type PeerEvent struct {
 	RemoteRequested bool `json:"remoteRequested,omitempty"`
 	// Err is the error that ended the peer (drop events only).
 	Err error `json:"-"`
+
+	// The connection of an add or drop event: Inbound if the remote
+	// dialed (else we did), Static or Dynamic for a connection we dialed
+	// to a static node or to fill an outbound slot, Trusted if the remote
+	// is trusted (at the time of the event). Message events leave them
+	// false.
+	Inbound bool `json:"inbound,omitempty"`
+	Trusted bool `json:"trusted,omitempty"`
+	Static  bool `json:"static,omitempty"`
+	Dynamic bool `json:"dynamic,omitempty"`
+}
+
+// Direction returns "inbound" or "outbound" for an add or drop event.
+func (ev *PeerEvent) Direction() string {
+	if ev.Inbound {
+		return "inbound"
+	}
+	return "outbound"
+}
+
+func (ev *PeerEvent) setFlags(f connFlag) {
+	ev.Inbound = f.is(inboundConn)
+	ev.Trusted = f.is(trustedConn)
+	ev.Static = f.is(staticDialedConn)
+	ev.Dynamic = f.is(dynDialedConn)
 }
 
 // ErrSubscriptionOverflow is sent on a subscription's error channel when

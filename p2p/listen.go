@@ -81,7 +81,7 @@ func (srv *Server) listenLoop() {
 			continue
 		}
 		go func() {
-			srv.setupConn(fd, inboundConn, nil)
+			srv.setupEnded(srv.setupConn(fd, inboundConn, nil))
 			srv.inbound.release(ip)
 			slots <- struct{}{}
 		}()

@@ -12,7 +12,10 @@
 // get message codes after the 16 base codes, it is pinged every 15 s and
 // dropped after 30 s of silence. Dialing is done by a scheduler
 // (p2p/internal/dialsched) that keeps static nodes connected and fills the
-// outbound slots.
+// outbound slots with candidates from discovery v4 (package discover),
+// which shares the TCP port over UDP, and, after a restart, first with the
+// best outbound peers of earlier runs, kept in the node database (package
+// nodedb) with discovery's knowledge of the network.
 package p2p
 
 import (
@@ -25,10 +28,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/devp2p-go/devp2p/discover"
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/enr"
+	"github.com/devp2p-go/devp2p/nodedb"
 	"github.com/devp2p-go/devp2p/p2p/internal/dialsched"
 )
 
@@ -50,6 +54,12 @@ type Server struct {
 	dialsched    *dialsched.Scheduler
 	events       eventFeed
 	snapshot     atomic.Pointer[admissionSnapshot] // published by run
+	nodedb       *nodedb.DB
+	ownDB        bool             // nodedb was opened by Start and is closed by Stop
+	udpConn      discover.UDPConn // discovery's socket; owned by discv4 once it runs
+	discv4       *discover.UDPv4  // nil without discovery
+	store        *peerStore
+	setupFails   setupFailures
 
 	mu      sync.Mutex // guards following
 	running bool
@@ -97,9 +107,11 @@ var (
 	errStopped        = errors.New("p2p: server was stopped and cannot be restarted")
 )
 
-// Start starts the server: it opens the listener (if ListenAddr is set),
-// starts the dial scheduler and the run loop.
-func (srv *Server) Start() error {
+// Start starts the server: it opens the node database, the listener (if
+// ListenAddr is set) and discovery's UDP socket (unless NoDiscovery),
+// starts discovery, the dial scheduler and the run loop. On error nothing
+// is left open.
+func (srv *Server) Start() (err error) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	switch {
@@ -129,14 +141,25 @@ func (srv *Server) Start() error {
 	srv.inbound = newInboundState(cfg.clock, cfg.throttleTime)
 	srv.snapshot.Store(&admissionSnapshot{trustedIPs: trustedIPs(cfg.TrustedNodes)})
 
-	srv.localnode = enode.NewLocalNode(cfg.PrivateKey, uint64(time.Now().UnixMilli()))
-	srv.localnode.SetFallbackIP(netip.AddrFrom4([4]byte{127, 0, 0, 1}))
 	srv.helloPayload = appendHello(nil, &hello{
 		Version: baseVersion,
 		Name:    cfg.Name,
 		Caps:    localCaps(cfg.Protocols),
 		ID:      cfg.PrivateKey.Public()[:],
 	})
+	if err := srv.setupLocalNode(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if srv.listener != nil {
+				srv.listener.Close()
+				srv.listener = nil
+			}
+			srv.closeResources()
+			srv.nodedb, srv.discv4, srv.udpConn = nil, nil, nil
+		}
+	}()
 	if cfg.ListenAddr != "" {
 		if err := srv.setupListening(); err != nil {
 			return err
@@ -144,21 +167,37 @@ func (srv *Server) Start() error {
 	} else if cfg.NoDial {
 		srv.log.Warn("P2P server will be useless, neither dialing nor listening")
 	}
+	if err := srv.setupDiscovery(); err != nil {
+		return err
+	}
+	srv.cfg.nodeSource = srv.dialCandidates()
 	srv.setupDialScheduler()
+	srv.store = newPeerStore(srv.nodedb, srv.log, cfg.clock, cfg.maintainEvery)
 
 	srv.running = true
 	srv.loopWG.Add(1)
 	go srv.run()
-	srv.log.Info("Started P2P networking", "self", srv.localnode.Node().URLv4())
+	if srv.listener != nil {
+		srv.loopWG.Add(1)
+		go srv.listenLoop()
+	}
+	self := srv.localnode.Node()
+	if srv.discv4 != nil {
+		srv.log.Info("Started P2P networking", "self", self.URLv4(), "discovery", srv.udpConn.LocalAddr())
+	} else {
+		srv.log.Info("Started P2P networking", "self", self.URLv4())
+	}
 	return nil
 }
 
+// setupListening opens the TCP listener (and discovery's UDP socket on the
+// same port) and puts the port into the local node. The listen loop is
+// started at the end of Start.
 func (srv *Server) setupListening() error {
-	l, err := srv.cfg.listenFunc("tcp", srv.cfg.ListenAddr)
-	if err != nil {
+	if err := srv.listenTCPAndUDP(); err != nil {
 		return err
 	}
-	srv.listener = l
+	l := srv.listener
 	srv.listenAddr = l.Addr().String()
 	if ap := addrPort(l.Addr()); ap.IsValid() {
 		srv.localnode.Set(enr.TCP(ap.Port()))
@@ -166,8 +205,6 @@ func (srv *Server) setupListening() error {
 			srv.localnode.SetFallbackIP(ip)
 		}
 	}
-	srv.loopWG.Add(1)
-	go srv.listenLoop()
 	return nil
 }
 
@@ -178,9 +215,11 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// Stop disconnects every peer with DiscQuitting, closes the listener and
-// connections in setup, and returns when every goroutine of the server
-// has ended. Calling it again, or before Start, does nothing.
+// Stop disconnects every peer with DiscQuitting, closes the listener,
+// connections in setup and discovery, records the peers' sessions in the
+// peer store, closes the node database (unless it came from
+// Config.NodeDB) and returns when every goroutine of the server has ended.
+// Calling it again, or before Start, does nothing.
 func (srv *Server) Stop() {
 	srv.mu.Lock()
 	if !srv.running {
@@ -198,7 +237,15 @@ func (srv *Server) Stop() {
 	}
 	srv.mu.Unlock()
 	srv.loopWG.Wait()
+	srv.closeResources()
 	srv.events.close()
+}
+
+// Running reports whether the server has been started and not stopped.
+func (srv *Server) Running() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.running
 }
 
 // trackSetup registers a connection in setup so that Stop can close it.
@@ -251,7 +298,8 @@ func (srv *Server) run() {
 		srv.log.Debug("Removing p2p peer", "id", id, "addr", pd.p.RemoteAddr(), "conn", flags,
 			"duration", pd.p.Lifetime(), "peercount", len(peers), "reason", DiscReasonFor(pd.err),
 			"remote", pd.remoteRequested, "err", pd.err)
-		srv.emitDrop(pd)
+		srv.store.peerDropped(pd.p, flags, pd.err)
+		srv.emitDrop(pd, flags)
 	}
 	removePeer := func(pd peerDrop) {
 		if replaced[pd.p] {
@@ -312,7 +360,7 @@ running:
 			if err == nil && c.flags.is(inboundConn) {
 				srv.dialsched.InboundPending(c.id)
 			}
-			c.cont <- localError(err, "checkpoint 1")
+			c.cont <- localError(err, stageCheckpoint1)
 
 		case c := <-srv.addPeerCh:
 			// Checkpoint 2, from a setup goroutine.
@@ -341,10 +389,11 @@ running:
 				srv.dialsched.PeerAdded(c.id, c.flags.dialed())
 				srv.log.Debug("Adding p2p peer", "id", c.id, "addr", c.fd.RemoteAddr(), "conn", c.flags,
 					"name", p.Name(), "peercount", len(peers))
+				srv.store.peerAdded(p, c.flags)
 				srv.emitAdd(p)
 				publish(false)
 			}
-			c.cont <- localError(err, "checkpoint 2")
+			c.cont <- localError(err, stageCheckpoint2)
 
 		case pd := <-srv.delPeerCh:
 			// From runPeer: a peer has ended.
@@ -353,6 +402,9 @@ running:
 	}
 
 	srv.log.Log(srv.ctx, LevelTrace, "P2P networking is spinning down")
+	if srv.discv4 != nil {
+		srv.discv4.Close() // ends lookups before the scheduler stops
+	}
 	for _, p := range peers {
 		p.Disconnect(DiscQuitting)
 	}
@@ -429,15 +481,19 @@ func (srv *Server) emitAdd(p *Peer) {
 	if !srv.events.hasSubscribers() {
 		return
 	}
-	srv.events.send(&PeerEvent{
+	ev := &PeerEvent{
 		Type:          PeerEventTypeAdd,
 		Peer:          p.ID(),
 		LocalAddress:  p.LocalAddr().String(),
 		RemoteAddress: p.RemoteAddr().String(),
-	})
+	}
+	ev.setFlags(p.connFlags())
+	srv.events.send(ev)
 }
 
-func (srv *Server) emitDrop(pd peerDrop) {
+// emitDrop sends the drop event of a peer; flags are its flags when it was
+// removed.
+func (srv *Server) emitDrop(pd peerDrop, flags connFlag) {
 	if !srv.events.hasSubscribers() {
 		return
 	}
@@ -451,6 +507,7 @@ func (srv *Server) emitDrop(pd peerDrop) {
 		LocalAddress:    pd.p.LocalAddr().String(),
 		RemoteAddress:   pd.p.RemoteAddr().String(),
 	}
+	ev.setFlags(flags)
 	if pd.err != nil {
 		ev.Error = pd.err.Error()
 	}

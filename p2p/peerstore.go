@@ -1,0 +1,256 @@
+package p2p
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/internal/mclock"
+	"github.com/devp2p-go/devp2p/nodedb"
+)
+
+// The peer store: the run loop reports every peer that is added and
+// dropped, and a goroutine of its own (storeLoop) writes the peer's record
+// (nodedb.PeerRecord) into the node database, so that the run loop never
+// waits for the disk. The same goroutine runs the database's periodic upkeep
+// (nodedb.DB.Maintain). At Start, the best outbound peers of earlier runs
+// are read from the store and dialed before any discovery candidate.
+
+// maxStoreQueue bounds the peer store's queue. When the disk is so slow
+// that it fills, further updates are dropped (and counted) rather than
+// held in memory without bound.
+const maxStoreQueue = 4096
+
+// storeOp is one update of the peer store.
+type storeOp struct {
+	added  bool // session started; else ended
+	id     enode.ID
+	node   *enode.Node // the dialed record; nil for inbound peers
+	dialed bool
+	at     time.Time     // wall time of the event
+	dur    time.Duration // length of the ended session
+	reason string        // why the session ended
+}
+
+// peerStore writes peer records on its own goroutine.
+type peerStore struct {
+	db       *nodedb.DB
+	log      *slog.Logger
+	clock    mclock.Clock
+	maintain time.Duration
+
+	mu      sync.Mutex // guards queue and closed
+	queue   []storeOp
+	closed  bool
+	wake    chan struct{} // cap 1
+	quit    chan struct{}
+	done    chan struct{}
+	dropped atomic.Uint64 // updates dropped because the queue was full
+	written atomic.Uint64 // records written
+	failed  atomic.Uint64 // writes that failed
+}
+
+func newPeerStore(db *nodedb.DB, log *slog.Logger, clock mclock.Clock, maintain time.Duration) *peerStore {
+	s := &peerStore{
+		db:       db,
+		log:      log,
+		clock:    clock,
+		maintain: maintain,
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	go s.loop()
+	return s
+}
+
+// peerAdded records the start of p's session. Called by the run loop; it
+// does not block.
+func (s *peerStore) peerAdded(p *Peer, flags connFlag) {
+	op := storeOp{added: true, id: p.ID(), dialed: flags.dialed(), at: time.Now()}
+	if flags.dialed() {
+		op.node = p.Node()
+	}
+	s.push(op)
+}
+
+// peerDropped records the end of p's session. Called by the run loop; it
+// does not block.
+func (s *peerStore) peerDropped(p *Peer, flags connFlag, err error) {
+	op := storeOp{
+		id:     p.ID(),
+		dialed: flags.dialed(),
+		at:     time.Now(),
+		dur:    p.Lifetime(),
+		reason: DiscReasonFor(err).String(),
+	}
+	if flags.dialed() {
+		op.node = p.Node()
+	}
+	s.push(op)
+}
+
+func (s *peerStore) push(op storeOp) {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+	case len(s.queue) >= maxStoreQueue:
+		s.dropped.Add(1)
+	default:
+		s.queue = append(s.queue, op)
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close writes what is queued and stops the goroutine. Nothing is
+// recorded after it.
+func (s *peerStore) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.quit)
+	<-s.done
+}
+
+func (s *peerStore) loop() {
+	defer close(s.done)
+	timer := s.clock.NewTimer(s.maintain)
+	defer timer.Stop()
+	for {
+		select {
+		case <-s.wake:
+			s.writeQueued()
+		case <-timer.C():
+			if _, err := s.db.Maintain(time.Now()); err != nil {
+				s.log.Warn("Node database upkeep failed", "err", err)
+			}
+			timer.Reset(s.maintain)
+		case <-s.quit:
+			s.writeQueued()
+			return
+		}
+	}
+}
+
+// writeQueued writes every queued update.
+func (s *peerStore) writeQueued() {
+	for {
+		s.mu.Lock()
+		ops := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		if len(ops) == 0 {
+			return
+		}
+		for i := range ops {
+			s.apply(&ops[i])
+		}
+	}
+}
+
+// apply folds one update into the peer's stored record.
+func (s *peerStore) apply(op *storeOp) {
+	r, ok := s.db.Peer(op.id)
+	if !ok {
+		r = &nodedb.PeerRecord{ID: op.id}
+	}
+	if op.added {
+		if r.FirstSeen.IsZero() {
+			r.FirstSeen = op.at
+		}
+		r.LastConnected = op.at
+		r.Sessions++
+		r.LastOutbound = op.dialed
+		r.LastReason = "" // "still connected" until the session ends
+	} else {
+		if r.Sessions == 0 {
+			// The start was not recorded (the queue overflowed).
+			r.Sessions = 1
+			r.LastConnected = op.at.Add(-op.dur)
+			r.LastOutbound = op.dialed
+			if r.FirstSeen.IsZero() {
+				r.FirstSeen = r.LastConnected
+			}
+		}
+		r.LastDisconnected = op.at
+		r.TotalConnected += op.dur
+		r.LastReason = op.reason
+	}
+	if op.node != nil {
+		r.Node = op.node
+	} else if dn := s.db.Node(op.id); dn != nil && (r.Node == nil || dn.Seq() > r.Node.Seq()) {
+		// An inbound peer: the record discovery has of it has its
+		// listening endpoint (the connection's port is ephemeral).
+		r.Node = dn
+	}
+	if err := s.db.PutPeer(r); err != nil {
+		s.failed.Add(1)
+		s.log.Debug("Peer store write failed", "id", op.id, "err", err)
+		return
+	}
+	s.written.Add(1)
+}
+
+// restartPeers returns the nodes to dial first after a restart: the best
+// outbound peers of earlier runs (nodedb.DB.BestOutboundPeers).
+func restartPeers(db *nodedb.DB, n int) []*enode.Node {
+	if n <= 0 {
+		return nil
+	}
+	recs := db.BestOutboundPeers(n)
+	nodes := make([]*enode.Node, 0, len(recs))
+	for _, r := range recs {
+		if r.Node != nil && r.Node.TCP() != 0 {
+			nodes = append(nodes, r.Node)
+		}
+	}
+	return nodes
+}
+
+// prefixIter yields the nodes of first, then those of rest (which may be
+// nil: the iterator then ends after first). Next and Node are called by one
+// goroutine; Close may be called concurrently.
+type prefixIter struct {
+	first  []*enode.Node
+	rest   enode.Iterator
+	cur    *enode.Node
+	closed atomic.Bool
+}
+
+func (it *prefixIter) Next() bool {
+	if it.closed.Load() {
+		it.cur = nil
+		return false
+	}
+	if len(it.first) > 0 {
+		it.cur, it.first = it.first[0], it.first[1:]
+		return true
+	}
+	if it.rest == nil || !it.rest.Next() {
+		it.cur = nil
+		return false
+	}
+	it.cur = it.rest.Node()
+	return true
+}
+
+func (it *prefixIter) Node() *enode.Node { return it.cur }
+
+func (it *prefixIter) Close() {
+	if it.closed.Swap(true) {
+		return
+	}
+	if it.rest != nil {
+		it.rest.Close()
+	}
+}
