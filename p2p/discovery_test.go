@@ -20,6 +20,7 @@ import (
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/enr"
 	"github.com/devp2p-go/devp2p/nodedb"
+	"go.uber.org/goleak"
 )
 
 // Tests of the server with discovery over real loopback TCP and UDP. Each
@@ -42,13 +43,10 @@ type discNode struct {
 
 // dialLog records the nodes a server dials, in order.
 type dialLog struct {
-	inner NodeDialerFunc
+	inner func(context.Context, *enode.Node) (net.Conn, error)
 	mu    sync.Mutex
 	ids   []enode.ID
 }
-
-// NodeDialerFunc adapts a function to dialsched.NodeDialer.
-type NodeDialerFunc func(ctx context.Context, n *enode.Node) (net.Conn, error)
 
 func (d *dialLog) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) {
 	d.mu.Lock()
@@ -219,6 +217,13 @@ func startDiscNode(t testing.TB, key *crypto.PrivateKey, ip, listen, dbPath stri
 // (UDP port only, so it is never dialed over TCP).
 func startBootnode(t testing.TB, ip string, latency time.Duration) *enode.Node {
 	t.Helper()
+	n, disc := newBootnode(t, ip, latency)
+	t.Cleanup(disc.Close)
+	return n
+}
+
+func newBootnode(t testing.TB, ip string, latency time.Duration) (*enode.Node, *discover.UDPv4) {
+	t.Helper()
 	key := newTestKey(t)
 	addr := netip.MustParseAddr(ip)
 	udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
@@ -243,8 +248,7 @@ func startBootnode(t testing.TB, ip string, latency time.Duration) *enode.Node {
 		conn.Close()
 		t.Fatal(err)
 	}
-	t.Cleanup(disc.Close)
-	return enode.NewV4(key.Public(), addr, 0, port)
+	return enode.NewV4(key.Public(), addr, 0, port), disc
 }
 
 // outbound returns the IDs of the peers srv dialed.
@@ -512,5 +516,51 @@ func TestDiscAddr(t *testing.T) {
 	}
 	if got := n.DiscoveryV4().Self().UDP(); got != self.UDP() {
 		t.Fatalf("discovery's record has UDP %d", got)
+	}
+}
+
+// A static node whose address changed is found through discovery: the
+// failed dial asks discovery (the scheduler's Resolver) for its current
+// record and dials that.
+func TestStaticNodeResolvedByDiscovery(t *testing.T) {
+	boot := startBootnode(t, "127.0.10.100", 0)
+	b := startDiscNode(t, newTestKey(t), "127.0.10.2", "", "", []*enode.Node{boot}, nil)
+	stale := enode.NewV4(b.key.Public(), b.ip, 1, 1) // nothing listens on port 1
+	a := startDiscNode(t, newTestKey(t), "127.0.10.1", "", "", []*enode.Node{boot}, func(c *Config) {
+		c.MaxPeers = 1 // one dial slot, held by the static dial while it resolves
+		c.StaticNodes = []*enode.Node{stale}
+	})
+	waitFor(t, 30*time.Second, "static peer", func() bool { return a.PeerCount() == 1 })
+	p := a.Peers()[0]
+	if p.ID() != b.Self().ID() || !p.StaticDialed() {
+		t.Fatalf("peer %v static=%v", p.ID(), p.StaticDialed())
+	}
+	if got := p.Node().TCP(); got != b.Self().TCP() {
+		t.Fatalf("dialed TCP port %d, want %d", got, b.Self().TCP())
+	}
+}
+
+// Stop ends every goroutine of the server, discovery's included, and
+// releases the node DB file.
+func TestDiscoveryStopLeaksNothing(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	bootNode, boot := newBootnode(t, "127.0.11.100", 0)
+	dir := t.TempDir()
+	a := startDiscNode(t, newTestKey(t), "127.0.11.1", "", filepath.Join(dir, "a.db"), []*enode.Node{bootNode}, nil)
+	b := startDiscNode(t, newTestKey(t), "127.0.11.2", "", filepath.Join(dir, "b.db"), []*enode.Node{bootNode}, nil)
+	waitFor(t, 30*time.Second, "a and b connected", func() bool { return a.PeerCount() == 1 && b.PeerCount() == 1 })
+	a.Stop()
+	b.Stop()
+	boot.Close()
+	goleak.VerifyNone(t, ignore)
+	for _, name := range []string{"a.db", "b.db"} {
+		db, err := nodedb.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(db.Peers()) != 1 {
+			t.Errorf("%s: %d peer records, want 1", name, len(db.Peers()))
+		}
+		db.Close()
 	}
 }
