@@ -3,7 +3,8 @@
 // admin_removePeer, admin_addTrustedPeer, admin_removeTrustedPeer, the
 // admin_peerEvents subscription, net_peerCount and net_listening, with
 // go-ethereum's method names, result shapes and error messages, so that
-// go-ethereum's rpc client and its console work against it.
+// go-ethereum's rpc client and its console work against it. One method is
+// ours: admin_natStatus, the state of the node's NAT port mappings.
 //
 // API holds the methods, independent of any transport. Handler serves them
 // as JSON-RPC 2.0 over HTTP and WebSocket (notifications, and therefore
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/p2p"
@@ -26,7 +28,8 @@ var ErrNodeStopped = errors.New("node not started")
 // API is the admin and net API of one p2p.Server. Its methods are safe for
 // concurrent use.
 type API struct {
-	srv *p2p.Server
+	srv       *p2p.Server
+	natStatus atomic.Pointer[natStatusFunc] // see SetNATStatus
 }
 
 // NewAPI returns the API of srv. The server may be started later; until

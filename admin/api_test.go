@@ -141,6 +141,31 @@ func TestAPINodeInfo(t *testing.T) {
 	}
 }
 
+func TestAPINATStatus(t *testing.T) {
+	if _, err := NewAPI(&p2p.Server{}).NATStatus(); !errors.Is(err, ErrNodeStopped) {
+		t.Errorf("NATStatus before Start: err = %v", err)
+	}
+	api := NewAPI(startServer(t))
+	info, err := api.NATStatus()
+	if err != nil || info.Mechanism != "none" || info.Mappings == nil {
+		t.Errorf("NATStatus without a source = %+v, %v", info, err)
+	}
+	api.SetNATStatus(func() *NATInfo {
+		return &NATInfo{Spec: "pmp:192.168.1.1", Mechanism: "NAT-PMP(192.168.1.1)", ExternalIP: "203.0.113.7",
+			Mappings: []NATMapping{{Protocol: "tcp", InternalPort: 30303, External: "203.0.113.7:30303", Mapped: true, ExpiresInSeconds: 600}}}
+	})
+	info, err = api.NATStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(info)
+	want := `{"spec":"pmp:192.168.1.1","mechanism":"NAT-PMP(192.168.1.1)","externalIP":"203.0.113.7","mappings":[` +
+		`{"protocol":"tcp","internalPort":30303,"external":"203.0.113.7:30303","mapped":true,"expiresInSeconds":600,"nextAttemptInSeconds":0,"failures":0}]}`
+	if string(b) != want {
+		t.Errorf("NATStatus JSON\n%s\nwant\n%s", b, want)
+	}
+}
+
 func TestQuantity(t *testing.T) {
 	for _, tc := range []struct {
 		q    Quantity

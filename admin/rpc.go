@@ -38,6 +38,7 @@ var methods = map[string]method{
 	"admin_removePeer":        urlArg((*API).RemovePeer),
 	"admin_addTrustedPeer":    urlArg((*API).AddTrustedPeer),
 	"admin_removeTrustedPeer": urlArg((*API).RemoveTrustedPeer),
+	"admin_natStatus":         noArgs(func(api *API) (any, error) { return api.NATStatus() }),
 	"admin_subscribe":         subscribe,
 	"admin_unsubscribe":       unsubscribe,
 	"net_peerCount":           noArgs(func(api *API) (any, error) { return api.PeerCount() }),

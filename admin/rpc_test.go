@@ -42,6 +42,7 @@ var httpCallTests = []struct {
 	{name: "peers", body: `{"jsonrpc":"2.0","id":1,"method":"admin_peers","params":[]}`, want: `[]`},
 	{name: "peerCount", body: `{"jsonrpc":"2.0","id":1,"method":"net_peerCount"}`, want: `"0x0"`},
 	{name: "listening", body: `{"jsonrpc":"2.0","id":1,"method":"net_listening"}`, want: `true`},
+	{name: "natStatus", body: `{"jsonrpc":"2.0","id":1,"method":"admin_natStatus"}`, want: `{"spec":"none","mechanism":"none","mappings":[]}`},
 	{name: "modules", body: `{"jsonrpc":"2.0","id":1,"method":"rpc_modules"}`, want: `"admin":"1.0"`},
 	{name: "key not on curve", body: `{"jsonrpc":"2.0","id":1,"method":"admin_addTrustedPeer","params":["enode://` + strings.Repeat("1b", 32) + strings.Repeat("2c", 32) + `@127.0.0.1:1"]}`,
 		code: -32000, message: "invalid enode: invalid public key"},
