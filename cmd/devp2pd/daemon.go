@@ -34,6 +34,7 @@ type daemon struct {
 	srv       *p2p.Server
 	echo      *testproto.Protocol // nil without --testproto
 	collector *metrics.Collector  // nil without --metrics
+	nat       *natService
 	endpoints []*endpoint
 
 	beforeStop func() // tests only: delays the shutdown
@@ -53,7 +54,7 @@ func startDaemon(s *settings, log *slog.Logger, stdout io.Writer) (*daemon, erro
 	if err != nil {
 		return nil, err
 	}
-	nat, _ := parseNAT(s.nat) // checked in readSettings
+	natIface, _ := parseNAT(s.nat) // checked in readSettings
 	d := &daemon{log: log, srv: &p2p.Server{Config: cfg}, echo: echo}
 	if err := d.srv.Start(); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -61,11 +62,12 @@ func startDaemon(s *settings, log *slog.Logger, stdout io.Writer) (*daemon, erro
 		}
 		return nil, fmt.Errorf("starting p2p networking: %w", err)
 	}
-	if nat.extIP.IsValid() {
-		d.srv.LocalNode().SetStaticIP(nat.extIP)
-	}
-	if !s.noDiscover {
-		log.Info("Peer discovery is not part of this build yet: peers come from --bootnodes, --staticnodes and admin_addPeer")
+	// Discovery listens on the TCP port's number for UDP; that port is
+	// mapped too while it runs (not with --nodiscover), as go-ethereum does.
+	disc := d.srv.DiscoveryV4() != nil
+	if d.nat, err = startNAT(s.nat, natIface, d.srv.LocalNode(), d.srv.Self().TCP(), disc, log); err != nil {
+		d.srv.Stop()
+		return nil, err
 	}
 	if err := d.startEndpoints(s); err != nil {
 		d.stop()
@@ -80,6 +82,7 @@ func startDaemon(s *settings, log *slog.Logger, stdout io.Writer) (*daemon, erro
 // startEndpoints opens the admin and debug listeners the settings ask for.
 func (d *daemon) startEndpoints(s *settings) error {
 	api := admin.NewAPI(d.srv)
+	api.SetNATStatus(d.nat.status)
 	httpAddr := net.JoinHostPort(s.httpAddr, strconv.Itoa(s.httpPort))
 	wsAddr := net.JoinHostPort(s.wsAddr, strconv.Itoa(s.wsPort))
 	shared := s.http && s.ws && httpAddr == wsAddr && s.httpPort != 0
@@ -172,7 +175,7 @@ func (d *daemon) url(name string) string {
 }
 
 // stop closes the endpoints, then stops the server, which tells every
-// peer DiscQuitting.
+// peer DiscQuitting, and deletes the NAT port mappings.
 func (d *daemon) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
@@ -186,6 +189,7 @@ func (d *daemon) stop() {
 	}
 	d.collector.Close()
 	d.srv.Stop()
+	d.nat.stop()
 	d.log.Info("Node stopped")
 }
 

@@ -47,7 +47,7 @@ var (
 	}
 	dataDirFlag = &cli.StringFlag{
 		Name:     "datadir",
-		Usage:    "Data directory, created on first run; holds the node key, so the node ID stays the same across restarts",
+		Usage:    "Data directory, created on first run; holds the node key (so the node ID stays the same across restarts) and the node database (nodes.db: discovery's nodes and the peer store)",
 		Value:    defaultDataDir(),
 		Category: catNode,
 	}
@@ -74,7 +74,7 @@ var (
 
 	portFlag = &cli.IntFlag{
 		Name:     "port",
-		Usage:    "Network listening port, TCP (and UDP once discovery runs); 0 picks a free port",
+		Usage:    "Network listening port, TCP and UDP (discovery); 0 picks a free port",
 		Value:    defaultPort,
 		Category: catNet,
 	}
@@ -91,7 +91,7 @@ var (
 	}
 	bootnodesFlag = &cli.StringFlag{
 		Name:     "bootnodes",
-		Usage:    "Comma separated enode URLs, dialed when the node has no peers (and discovery seeds, once it runs)",
+		Usage:    "Comma separated enode URLs for P2P discovery bootstrap (those with a TCP port are also dialed while the node has no peers)",
 		Category: catNet,
 	}
 	staticNodesFlag = &cli.StringFlag{
@@ -106,13 +106,13 @@ var (
 	}
 	natFlag = &cli.StringFlag{
 		Name:     "nat",
-		Usage:    "NAT port mapping mechanism (none|extip:<IP>; any|upnp|pmp are not supported yet)",
+		Usage:    "NAT port mapping mechanism (none|extip:<IP>|upnp|pmp[:<gateway IP>]|any): the external address goes into the node record; upnp, pmp and any keep the port mapped on the gateway while the node runs",
 		Value:    defaultNAT,
 		Category: catNet,
 	}
 	noDiscoverFlag = &cli.BoolFlag{
 		Name:     "nodiscover",
-		Usage:    "Disables the peer discovery mechanism (manual peer addition); discovery is not part of this build yet",
+		Usage:    "Disables the peer discovery mechanism (manual peer addition; peers of earlier runs are still dialed first)",
 		Category: catNet,
 	}
 	netRestrictFlag = &cli.StringFlag{

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -129,32 +128,9 @@ func (s *settings) check() error {
 	return nil
 }
 
-// natSetting is a parsed --nat value.
-type natSetting struct {
-	extIP netip.Addr // valid for extip:<IP>
-}
-
-// errNATUnsupported is returned for the mechanisms that need port mapping.
-var errNATUnsupported = errors.New("not yet supported (only none and extip:<IP> are)")
-
-// parseNAT parses a --nat value. Port mapping mechanisms are recognised
-// and refused until they are implemented.
-func parseNAT(v string) (natSetting, error) {
-	mech, arg, _ := strings.Cut(v, ":")
-	switch strings.ToLower(mech) {
-	case "", "none", "off":
-		return natSetting{}, nil
-	case "extip", "ip":
-		ip, err := netip.ParseAddr(arg)
-		if err != nil {
-			return natSetting{}, fmt.Errorf("extip needs an IP address: %v", err)
-		}
-		return natSetting{extIP: ip.Unmap()}, nil
-	case "any", "auto", "on", "upnp", "pmp", "natpmp", "nat-pmp", "stun":
-		return natSetting{}, errNATUnsupported
-	}
-	return natSetting{}, errors.New("unknown mechanism (want none or extip:<IP>)")
-}
+// nodeDBFile is the node database in the data directory (bbolt): what
+// discovery learned, the record's sequence number and the peer store.
+const nodeDBFile = "nodes.db"
 
 // clientName is the name announced in Hello, in go-ethereum's format:
 // devp2pd[/identity]/v<version>/<os>-<arch>/<go version>.
@@ -196,6 +172,11 @@ func (s *settings) p2pConfig(log *slog.Logger) (p2p.Config, *testproto.Protocol,
 			return cfg, nil, s.bad(netRestrictFlag.Name, fmt.Sprintf("%q", s.netRestrict), err)
 		}
 	}
+	cfg.NoDiscovery = s.noDiscover
+	if err := prepareDataDir(s.dataDir); err != nil {
+		return cfg, nil, err
+	}
+	cfg.NodeDatabase = filepath.Join(s.dataDir, nodeDBFile)
 	var echo *testproto.Protocol
 	if s.testProto {
 		echo = testproto.New()

@@ -159,6 +159,28 @@ func TestNodeExtIP(t *testing.T) {
 	}
 }
 
+// Discovery runs on the TCP port's number unless --nodiscover; the node
+// database lives in the data directory.
+func TestNodeDiscoveryAndNodeDB(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, "--datadir", dir, "--port", "0")
+	if n.d.srv.DiscoveryV4() == nil {
+		t.Fatal("discovery not running by default")
+	}
+	if info := n.d.srv.NodeInfo(); info.Ports.Discovery != info.Ports.Listener || info.Ports.Discovery == 0 {
+		t.Errorf("ports %+v: discovery should share the listening port", info.Ports)
+	}
+	if _, err := os.Stat(filepath.Join(dir, nodeDBFile)); err != nil {
+		t.Errorf("no node database in the data dir: %v", err)
+	}
+	n.stop(t)
+
+	n = startNode(t, "--datadir", dir, "--port", "0", "--nodiscover")
+	if n.d.srv.DiscoveryV4() != nil || n.d.srv.NodeInfo().Ports.Discovery != 0 {
+		t.Error("discovery runs with --nodiscover")
+	}
+}
+
 func TestNodePortInUse(t *testing.T) {
 	n := startNode(t, nodeArgs(t)...)
 	port := n.d.srv.Self().TCP()

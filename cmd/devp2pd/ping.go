@@ -360,11 +360,12 @@ func echoNode(ctx context.Context, n *enode.Node, count, size int) ([]time.Durat
 	}
 	tp := testproto.New()
 	srv := &p2p.Server{Config: p2p.Config{
-		PrivateKey: key,
-		Name:       clientName("ping"),
-		MaxPeers:   1,
-		Protocols:  []p2p.Protocol{tp.Protocol()},
-		Logger:     newLogger(io.Discard, 0, false),
+		PrivateKey:  key,
+		Name:        clientName("ping"),
+		MaxPeers:    1,
+		NoDiscovery: true, // one dial, no table
+		Protocols:   []p2p.Protocol{tp.Protocol()},
+		Logger:      newLogger(io.Discard, 0, false),
 	}}
 	if err := srv.Start(); err != nil {
 		return nil, err
