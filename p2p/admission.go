@@ -57,12 +57,16 @@ func checkInbound(a inboundCheck) error {
 	return nil
 }
 
-// peerLimits are the peer caps of a server, trusted peers exempt.
+// peerLimits are the peer caps of a server, trusted peers exempt. Static
+// dialed peers are exempt from maxOutbound only: it is the target of
+// dynamic dialing, which static peers reduce (outbound counts them), but
+// they are dialed and admitted beyond it, up to maxPeers.
 type peerLimits struct {
 	maxPeers, maxInbound, maxOutbound int
 }
 
-// peerCounts are the connected peers by direction, trusted ones included.
+// peerCounts are the connected peers by direction, trusted and static
+// ones included.
 type peerCounts struct {
 	total, inbound, outbound int
 }
@@ -86,6 +90,9 @@ func (s *admissionSnapshot) isTrustedIP(ip netip.Addr) bool {
 // checkPostHandshake is checkpoint 1: the encryption handshake is done and
 // the remote's ID is known. existing holds the flags of a connected peer
 // with the same ID, or 0. It returns the disconnect reason, or nil.
+// Trusted connections pass every cap; others must fit under maxPeers and
+// their direction's cap, except that a static dialed connection is not
+// held to maxOutbound (see peerLimits).
 // Dialed connections whose key differs from the one dialed never get here:
 // the encryption handshake fails.
 //
@@ -112,7 +119,7 @@ func checkPostHandshake(self, id enode.ID, flags connFlag, existing connFlag, n 
 		return DiscTooManyPeers
 	case flags.is(inboundConn) && n.inbound >= l.maxInbound:
 		return DiscTooManyPeers
-	case flags.dialed() && n.outbound >= l.maxOutbound:
+	case flags.is(dynDialedConn) && n.outbound >= l.maxOutbound:
 		return DiscTooManyPeers
 	}
 	return nil
