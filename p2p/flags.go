@@ -3,6 +3,7 @@ package p2p
 import (
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -132,6 +133,61 @@ func (c *meteredConn) SetDeadline(t time.Time) error {
 	}
 	return c.SetReadDeadline(t)
 }
+
+// Graceful close. Closing a TCP socket while received bytes are still
+// unread makes the kernel send RST instead of FIN, and a remote whose kernel
+// gets RST drops what its application has not read yet: the Disconnect we
+// just sent is lost, and the remote sees "connection reset" instead of our
+// reason. A remote that keeps sending (pings, protocol messages in flight)
+// makes that the rule when we close within milliseconds of a handshake. So
+// after a final Disconnect the connection is closed gracefully: shut down
+// the write side (FIN after the Disconnect), then read and discard whatever
+// the remote sends until it closes too, for at most lingerTimeout and
+// lingerMaxBytes, then close.
+const (
+	// lingerTimeout bounds the wait for the remote to close after our
+	// Disconnect. A remote that reads its socket does so within
+	// milliseconds; one that does not gets RST after this.
+	lingerTimeout = 1 * time.Second
+	// lingerMaxBytes bounds what is read and discarded meanwhile. An
+	// honest remote stops sending once it has read our Disconnect, after
+	// at most what was in flight: its send buffer and our receive
+	// window, a few MiB each at most.
+	lingerMaxBytes = 16 << 20
+	lingerBufSize  = 16 << 10
+)
+
+// closeGracefully closes the connection after a final message, as
+// described above. It returns within lingerTimeout, and at once for
+// connections that cannot shut down their write side alone (pipes). The
+// caller must be the only one reading and writing: the read loop must have
+// ended and the final message must have been written.
+func (c *meteredConn) closeGracefully() error {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return c.Conn.Close()
+	}
+	// Not c.SetReadDeadline: an interrupted connection's deadlines are in
+	// the past.
+	if c.Conn.SetReadDeadline(time.Now().Add(lingerTimeout)) == nil {
+		bp := lingerBufs.Get().(*[]byte)
+		for total := 0; total < lingerMaxBytes; {
+			n, err := c.Conn.Read(*bp)
+			total += n
+			c.bytesIn.Add(uint64(n))
+			if err != nil {
+				break // EOF: the remote closed; or the deadline passed
+			}
+		}
+		lingerBufs.Put(bp)
+	}
+	return c.Conn.Close()
+}
+
+var lingerBufs = sync.Pool{New: func() any {
+	b := make([]byte, lingerBufSize)
+	return &b
+}}
 
 // interrupt makes blocked and future reads fail with a timeout. It may be
 // called from any goroutine.

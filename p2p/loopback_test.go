@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -490,3 +491,123 @@ func TestLoopbackNetwork50(t *testing.T) {
 type dialerFunc func(ctx context.Context, n *enode.Node) (net.Conn, error)
 
 func (f dialerFunc) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) { return f(ctx, n) }
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (local *net.TCPConn, remote *net.TCPConn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		fd, _ := l.Accept()
+		accepted <- fd
+	}()
+	fd, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := <-accepted
+	if other == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { fd.Close(); other.Close() })
+	return fd.(*net.TCPConn), other.(*net.TCPConn)
+}
+
+// closeGracefully sends FIN after our last bytes, even on a connection
+// whose reads were interrupted and with unread bytes in its receive
+// buffer, and waits at most lingerTimeout for the remote to close,
+// discarding at most lingerMaxBytes (plus one read) meanwhile.
+func TestMeteredConnCloseGracefully(t *testing.T) {
+	t.Parallel()
+	// send writes "bye" on an interrupted connection with unread bytes.
+	send := func(t *testing.T) (*meteredConn, *net.TCPConn) {
+		local, remote := tcpPair(t)
+		c := newMeteredConn(local)
+		if _, err := remote.Write([]byte("unread")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // let it arrive
+		c.interrupt()
+		if _, err := c.Write([]byte("bye")); err != nil {
+			t.Fatal(err)
+		}
+		return c, remote
+	}
+	// readAll reads what the remote gets until EOF or an error.
+	readAll := func(remote net.Conn) (string, error) {
+		remote.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(remote)
+		return string(b), err
+	}
+
+	t.Run("remote closes", func(t *testing.T) {
+		t.Parallel()
+		c, remote := send(t)
+		got := make(chan string, 1)
+		go func() {
+			s, err := readAll(remote)
+			got <- fmt.Sprint(s, err)
+			remote.Close()
+		}()
+		start := time.Now()
+		c.closeGracefully()
+		if d := time.Since(start); d > lingerTimeout/2 {
+			t.Errorf("took %v although the remote closed", d)
+		}
+		if s := <-got; s != "bye<nil>" {
+			t.Errorf("remote read %q, want bye and EOF", s)
+		}
+	})
+	t.Run("remote silent", func(t *testing.T) {
+		t.Parallel()
+		c, remote := send(t)
+		start := time.Now()
+		c.closeGracefully()
+		if d := time.Since(start); d < lingerTimeout-100*time.Millisecond || d > lingerTimeout+time.Second {
+			t.Errorf("took %v, want about %v", d, lingerTimeout)
+		}
+		if s, err := readAll(remote); s != "bye" || err != nil {
+			t.Errorf("remote read %q, %v; want bye and EOF", s, err)
+		}
+	})
+	t.Run("remote floods", func(t *testing.T) {
+		t.Parallel()
+		c, remote := send(t)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := remote.Write(buf); err != nil {
+					return
+				}
+			}
+		})
+		start := time.Now()
+		c.closeGracefully()
+		if d := time.Since(start); d > lingerTimeout+time.Second {
+			t.Errorf("took %v, want at most about %v", d, lingerTimeout)
+		}
+		if n := c.bytesIn.Load(); n > lingerMaxBytes+lingerBufSize {
+			t.Errorf("discarded %d bytes, cap %d", n, lingerMaxBytes)
+		}
+		remote.Close()
+		wg.Wait()
+	})
+	t.Run("pipe", func(t *testing.T) {
+		t.Parallel()
+		a, b := net.Pipe()
+		defer b.Close()
+		start := time.Now()
+		newMeteredConn(a).closeGracefully() // no half-close: closed at once
+		if d := time.Since(start); d > lingerTimeout/2 {
+			t.Errorf("took %v", d)
+		}
+		if _, err := a.Write([]byte{1}); !errors.Is(err, io.ErrClosedPipe) {
+			t.Errorf("write after close: %v", err)
+		}
+	})
+}
