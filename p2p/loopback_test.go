@@ -492,6 +492,213 @@ type dialerFunc func(ctx context.Context, n *enode.Node) (net.Conn, error)
 
 func (f dialerFunc) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) { return f(ctx, n) }
 
+// floodClient is the remote end of a TCP connection that never stops
+// sending: after the encryption handshake one goroutine sends Hello and
+// then protocol messages as fast as it can, while another reads the
+// server's Hello and then messages until a Disconnect or an error. Like
+// real clients, it gives up on the connection as soon as a write fails. Its
+// Hello announces version 4, so neither side compresses and the two
+// goroutines need not agree on when snappy starts.
+type floodClient struct {
+	fd     net.Conn
+	result chan error // the first of: the DiscReason received, a read error, a write error
+	stop   atomic.Bool
+	wg     sync.WaitGroup
+}
+
+func startFloodClient(t testing.TB, n *enode.Node, caps ...Cap) *floodClient {
+	t.Helper()
+	fd, err := tcpDialerFrom(mustAddr("127.0.0.1")).Dial(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd.SetDeadline(time.Now().Add(10 * time.Second))
+	key := newTestKey(t)
+	rc := rlpx.NewConn(fd, n.Pubkey(), nil)
+	if _, err := rc.Handshake(key); err != nil {
+		fd.Close()
+		t.Fatal(err)
+	}
+	fc := &floodClient{fd: fd, result: make(chan error, 1)}
+	h := appendHello(nil, &hello{Version: 4, Name: "flood", Caps: caps, ID: key.Public()[:]})
+	fc.wg.Add(2)
+	go func() {
+		defer fc.wg.Done()
+		_, err := rc.WriteMsg(helloMsg, h)
+		for err == nil && !fc.stop.Load() {
+			_, err = rc.WriteMsg(baseProtoLen, []byte{0x82, 'h', 'i'})
+		}
+		if err != nil {
+			fc.end(fmt.Errorf("write: %w", err))
+		}
+	}()
+	go func() {
+		defer fc.wg.Done()
+		for {
+			code, data, _, err := rc.ReadMsg()
+			switch {
+			case err != nil:
+				fc.end(err)
+				return
+			case code == discMsg:
+				fc.end(decodeDisconnect(data))
+				return
+			}
+		}
+	}()
+	return fc
+}
+
+// end records the outcome, if it is the first, and closes the connection.
+func (fc *floodClient) end(err error) {
+	select {
+	case fc.result <- err:
+	default:
+	}
+	fc.stop.Store(true)
+	fc.fd.Close()
+}
+
+// wait returns the outcome, failing the test after timeout.
+func (fc *floodClient) wait(t testing.TB, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-fc.result:
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("no Disconnect and no error after %v", timeout)
+		return nil
+	}
+}
+
+func (fc *floodClient) close() {
+	fc.end(nil)
+	fc.wg.Wait()
+}
+
+// sinkProto reads and discards every message.
+var sinkProto = Protocol{Name: "flood", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+	for {
+		msg, err := rw.ReadMsg()
+		if err != nil {
+			return err
+		}
+		msg.Discard()
+	}
+}}
+
+// floodProto sends messages as fast as the peer's write queue takes them.
+var floodProto = Protocol{Name: "flood", Version: 1, Length: 1, Run: func(p *Peer, rw MsgReadWriter) error {
+	for {
+		if err := Send(rw, 0, "flood"); err != nil {
+			return err
+		}
+	}
+}}
+
+// A remote that keeps sending still receives our Disconnect when we close
+// right after the handshakes. Closing a socket with unread bytes in its
+// receive buffer makes the kernel send RST instead of FIN, and drop what
+// it has not sent yet; a remote that gets RST fails its next write and
+// ends with a network error, usually before it has read the Disconnect.
+// So after a Disconnect the server shuts down its write side and reads
+// until the remote closes (or a bound passes) before it closes. This covers
+// both places that send Disconnect and close: a peer's end (Server.Stop,
+// Peer.Disconnect), with a second Server as the remote, and a refused
+// setup, with a raw client.
+func TestLoopbackDisconnectReachesSendingPeer(t *testing.T) {
+	const runs = 20
+	// peerEnd ends a's only peer, or a, right after the peer was added;
+	// the remote, b, must see a drop requested with reason want.
+	peerEnd := func(end func(a *testNode), want DiscReason) func(*testing.T) (string, time.Duration) {
+		return func(t *testing.T) (string, time.Duration) {
+			a := startTCPServer(t, "127.0.0.1", func(c *Config) {
+				c.NoDial = true
+				c.Protocols = []Protocol{sinkProto}
+			})
+			b := startTCPServer(t, "127.0.0.1", func(c *Config) {
+				c.Protocols = []Protocol{floodProto}
+				c.StaticNodes = []*enode.Node{a.node}
+			})
+			events := make(chan *PeerEvent, 16)
+			sub := b.SubscribeEvents(events)
+			defer sub.Unsubscribe()
+			waitFor(t, 10*time.Second, "a's peer", func() bool { return a.PeerCount() == 1 })
+			start := time.Now()
+			end(a)
+			timeout := time.After(10 * time.Second)
+			for {
+				select {
+				case ev := <-events:
+					if ev.Type != PeerEventTypeDrop {
+						continue
+					}
+					took := time.Since(start)
+					a.Stop()
+					b.Stop()
+					if !ev.RemoteRequested || ev.Reason == nil || *ev.Reason != want {
+						return fmt.Sprintf("remote dropped us with %v (requested: %t)", ev.Err, ev.RemoteRequested), took
+					}
+					return "", took
+				case <-timeout:
+					t.Fatal("remote did not drop the peer")
+				}
+			}
+		}
+	}
+	// setupRefused connects a flooding raw client with the given caps to a
+	// server with at most maxPeers peers; it must get Disconnect(want).
+	setupRefused := func(maxPeers int, caps []Cap, want DiscReason) func(*testing.T) (string, time.Duration) {
+		return func(t *testing.T) (string, time.Duration) {
+			a := startTCPServer(t, "127.0.0.1", func(c *Config) {
+				c.NoDial = true
+				c.MaxPeers = maxPeers
+				c.Protocols = []Protocol{sinkProto}
+			})
+			start := time.Now()
+			fc := startFloodClient(t, a.node, caps...)
+			err := fc.wait(t, 10*time.Second)
+			took := time.Since(start)
+			fc.close()
+			a.Stop()
+			if err != want {
+				return fmt.Sprint(err), took
+			}
+			return "", took
+		}
+	}
+	tests := []struct {
+		name string
+		run  func(*testing.T) (lost string, took time.Duration)
+		want DiscReason
+	}{
+		{"Stop", peerEnd(func(a *testNode) { a.Stop() }, DiscQuitting), DiscQuitting},
+		{"Peer.Disconnect", peerEnd(func(a *testNode) { a.Peers()[0].Disconnect(DiscSubprotocolError) }, DiscSubprotocolError), DiscSubprotocolError},
+		{"setup refused after Hello", setupRefused(10, []Cap{{"other", 1}}, DiscUselessPeer), DiscUselessPeer},
+		{"setup refused before Hello", setupRefused(0, []Cap{{"flood", 1}}, DiscTooManyPeers), DiscTooManyPeers},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				lost    []string
+				longest time.Duration
+			)
+			for i := range runs {
+				what, took := tc.run(t)
+				if what != "" {
+					lost = append(lost, fmt.Sprintf("run %d: %s", i, what))
+				}
+				longest = max(longest, took)
+			}
+			if len(lost) > 0 {
+				t.Fatalf("Disconnect(%v) lost in %d of %d runs: %q", tc.want, len(lost), runs, lost)
+			}
+			t.Logf("Disconnect(%v) arrived in %d of %d runs; at most %v from the end to the remote's drop",
+				tc.want, runs, runs, longest)
+		})
+	}
+}
+
 // tcpPair returns both ends of a loopback TCP connection.
 func tcpPair(t *testing.T) (local *net.TCPConn, remote *net.TCPConn) {
 	t.Helper()
@@ -610,4 +817,40 @@ func TestMeteredConnCloseGracefully(t *testing.T) {
 			t.Errorf("write after close: %v", err)
 		}
 	})
+}
+
+// Stop disconnects many peers that do not close, some of them sending
+// without pause, at once: the graceful closes run concurrently, so Stop
+// waits about lingerTimeout, not that per peer.
+func TestLoopbackStopWithSilentPeers(t *testing.T) {
+	const silent, flooding = 20, 5
+	n := startTCPServer(t, "127.0.0.1", func(c *Config) {
+		c.NoDial = true
+		c.MaxPeers = silent + flooding
+	})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range silent + flooding {
+		ip := fmt.Sprintf("127.0.2.%d", 1+i/4) // at most 4 pending per IP
+		p, err := tcpRaw(t, ip, n.node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.close()
+		if i >= silent {
+			// Sends Pongs, which the server ignores, and never reads.
+			wg.Go(func() {
+				for p.send(pongMsg, emptyList) == nil {
+				}
+			})
+		}
+	}
+	waitFor(t, 10*time.Second, "peers", func() bool { return n.PeerCount() == silent+flooding })
+	start := time.Now()
+	n.Stop()
+	if d, bound := time.Since(start), discWriteTimeout+lingerTimeout+time.Second; d > bound {
+		t.Fatalf("Stop took %v with %d peers, want at most %v", d, silent+flooding, bound)
+	} else {
+		t.Logf("Stop took %v with %d peers", d, silent+flooding)
+	}
 }

@@ -275,7 +275,11 @@ func (p *Peer) Info() *PeerInfo {
 
 // run is the peer's read loop. It starts the protocols, reads until the
 // connection fails or the peer is told to end, then disconnects, waits for
-// the protocols to return and reports why the peer ended.
+// the protocols to return and reports why the peer ended. A Disconnect it
+// sends is followed by a graceful close (meteredConn.closeGracefully): the
+// connection is closed at most discWriteTimeout plus lingerTimeout after the
+// peer was told to end. Each peer closes on its own goroutine, so with many
+// peers Server.Stop waits that long once, not once per peer.
 func (p *Peer) run() (err error, remoteRequested bool) {
 	for _, rw := range p.protos {
 		p.wg.Add(1)
@@ -288,13 +292,20 @@ func (p *Peer) run() (err error, remoteRequested bool) {
 	p.mu.Lock()
 	err, remoteRequested = p.cause, p.remoteRequested
 	p.mu.Unlock()
+	sent := false
 	if reason := DiscReasonFor(err); !remoteRequested && reason != DiscNetworkError {
-		p.w.close(discMsg, appendDisconnect(nil, reason), discWriteTimeout)
+		sent = p.w.close(discMsg, appendDisconnect(nil, reason), discWriteTimeout)
 	} else {
 		p.w.close(0, nil, 0)
 	}
-	p.rc.Close()
-	p.w.wait()
+	if sent {
+		// The flusher ends with the Disconnect: nothing writes after it.
+		p.w.wait()
+		p.fd.closeGracefully()
+	} else {
+		p.rc.Close() // ends a flusher stuck on the network
+		p.w.wait()
+	}
 	p.wg.Wait()
 	return err, remoteRequested
 }

@@ -33,8 +33,11 @@ func (srv *Server) setupConn(fd net.Conn, flags connFlag, dest *enode.Node) erro
 		fd.Close()
 		return ErrServerStopped
 	}
-	defer srv.untrackSetup(c.fd)
 	err := srv.runSetup(c, dest)
+	// From here on Stop must not close the connection: a Disconnect that
+	// closeSetup sends must not be cut off, and closeSetup bounds its own
+	// time.
+	srv.untrackSetup(c.fd)
 	if err != nil {
 		srv.closeSetup(c, err)
 		srv.log.Log(srv.ctx, setupLogLevel(err), "Connection setup failed",
@@ -77,6 +80,11 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 	c.rc.SetReadTimeout(srv.cfg.readTO)
 	c.rc.SetWriteTimeout(srv.cfg.writeTO)
 	c.fd.SetDeadline(time.Time{})
+	// From checkpoint 2 on the connection is the peer's, if it passes: Stop
+	// must not close it under the peer, which sends Disconnect(DiscQuitting)
+	// itself. Checkpoint 2 does no I/O and watches quit, so nothing needs
+	// Stop to close the connection to end it.
+	srv.untrackSetup(c.fd)
 	return srv.checkpoint(c, srv.addPeerCh)
 }
 
@@ -161,14 +169,19 @@ func isZero(b []byte) bool {
 
 // closeSetup ends a failed setup: a local decision is sent to the remote as
 // Disconnect (if the encryption handshake is done and the reason is not a
-// network error), then the connection is closed.
+// network error), then the connection is closed, gracefully after a
+// Disconnect (meteredConn.closeGracefully). It takes at most
+// discWriteTimeout plus lingerTimeout.
 func (srv *Server) closeSetup(c *conn, err error) {
 	var pe *PeerError
 	if c.rc != nil && errors.As(err, &pe) && pe.Reason != DiscNetworkError {
-		// The setup goroutine is the only writer here.
+		// The setup goroutine is the only reader and writer here.
 		c.fd.SetWriteDeadline(time.Time{})
 		c.rc.SetWriteTimeout(discWriteTimeout)
-		c.rc.WriteMsg(discMsg, appendDisconnect(nil, pe.Reason))
+		if _, err := c.rc.WriteMsg(discMsg, appendDisconnect(nil, pe.Reason)); err == nil {
+			c.fd.closeGracefully()
+			return
+		}
 	}
 	c.fd.Close()
 }
