@@ -26,6 +26,7 @@ const maxPortAttempts = 8
 // the local node, continuing the sequence number stored for our key.
 func (srv *Server) setupLocalNode() error {
 	db := srv.cfg.NodeDB
+	srv.ownDB = false
 	if db == nil {
 		var err error
 		if db, err = nodedb.Open(srv.cfg.NodeDatabase); err != nil {
@@ -221,9 +222,9 @@ func (srv *Server) DiscoveryV4() *discover.UDPv4 {
 	return srv.discv4
 }
 
-// NodeDB returns the node database (with the peer store) while the server
-// runs, or nil.
-func (srv *Server) NodeDB() *nodedb.DB {
+// DB returns the node database (with the peer store) while the server runs,
+// or nil. (A method named NodeDB would hide Config.NodeDB.)
+func (srv *Server) DB() *nodedb.DB {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if !srv.running {

@@ -540,7 +540,28 @@ func TestDiscoveryUDPPortTaken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node DB still open: %v", err)
 	}
-	db.Close()
+	defer db.Close()
+
+	// A failed Start leaves an injected DB open; Start works once the
+	// port is free.
+	srv.NodeDB = db
+	if err := srv.Start(); err == nil {
+		t.Fatal("Start succeeded with the UDP port taken")
+	}
+	if err := db.StoreLocalSeq(enode.ID{1}, 1); err != nil {
+		t.Fatalf("injected DB after a failed Start: %v", err)
+	}
+	udp.Close()
+	if err := srv.Start(); err != nil {
+		t.Fatalf("Start after the port was freed: %v", err)
+	}
+	if srv.Self().UDP() != port {
+		t.Fatalf("UDP port %d, want %d", srv.Self().UDP(), port)
+	}
+	srv.Stop()
+	if err := db.StoreLocalSeq(enode.ID{1}, 2); err != nil {
+		t.Fatalf("injected DB after Stop: %v", err)
+	}
 
 	// Port 0: the first UDP port tried is taken, the next one works.
 	var tries int

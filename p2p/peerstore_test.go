@@ -50,8 +50,8 @@ func TestPeerStoreRoundTrip(t *testing.T) {
 		if a.PeerCount() != 2 {
 			t.Fatalf("a has %d peers, want b and c", a.PeerCount())
 		}
-		if a.NodeDB() != db {
-			t.Fatal("NodeDB is not the injected DB")
+		if a.DB() != db {
+			t.Fatal("DB is not the injected DB")
 		}
 		time.Sleep(10 * time.Minute)
 		c.Stop() // ends its session with a: "client quitting" from the remote
