@@ -18,6 +18,14 @@ import (
 // (nodedb.DB.Maintain). At Start, the best outbound peers of earlier runs
 // are read from the store and dialed before any discovery candidate.
 
+// Peer records of peers not seen for peerRecordLifetime are deleted
+// (anchors and banned peers are kept), checked every peerExpireInterval,
+// so that the records of passing inbound peers do not pile up.
+const (
+	peerRecordLifetime = 30 * 24 * time.Hour
+	peerExpireInterval = time.Hour
+)
+
 // maxStoreQueue bounds the peer store's queue. When the disk is so slow
 // that it fills, further updates are dropped (and counted) rather than
 // held in memory without bound.
@@ -126,13 +134,23 @@ func (s *peerStore) loop() {
 	defer close(s.done)
 	timer := s.clock.NewTimer(s.maintain)
 	defer timer.Stop()
+	var lastExpire time.Time
 	for {
 		select {
 		case <-s.wake:
 			s.writeQueued()
 		case <-timer.C():
-			if _, err := s.db.Maintain(time.Now()); err != nil {
+			now := time.Now()
+			if _, err := s.db.Maintain(now); err != nil {
 				s.log.Warn("Node database upkeep failed", "err", err)
+			}
+			if lastExpire.IsZero() || now.Sub(lastExpire) >= peerExpireInterval {
+				lastExpire = now
+				if n, err := s.db.ExpirePeers(now, peerRecordLifetime); err != nil {
+					s.log.Warn("Expiring peer records failed", "err", err)
+				} else if n > 0 {
+					s.log.Debug("Expired peer records", "count", n)
+				}
 			}
 			timer.Reset(s.maintain)
 		case <-s.quit:

@@ -154,3 +154,43 @@ func testNodes(t *testing.T, n int) []*enode.Node {
 	}
 	return nodes
 }
+
+// Records of peers not seen for a month are deleted by the store's upkeep;
+// anchors and recent peers stay.
+func TestPeerStoreExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := nodedb.Open("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		nodes := testNodes(t, 3)
+		now := time.Now()
+		old := now.Add(-peerRecordLifetime - time.Hour)
+		for i, n := range nodes {
+			r := &nodedb.PeerRecord{ID: n.ID(), Node: n, Sessions: 1, LastOutbound: true,
+				FirstSeen: old, LastConnected: old, LastDisconnected: old, Anchor: i == 2}
+			if i == 1 {
+				r.LastConnected, r.LastDisconnected = now, now
+			}
+			if err := db.PutPeer(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pn := newPipeNet()
+		startPipeServer(t, pn, "127.0.2.20", func(c *Config) {
+			c.NodeDB = db
+			c.NoDial = true
+		})
+		time.Sleep(2 * nodeDBMaintainInterval)
+		synctest.Wait()
+		if _, ok := db.Peer(nodes[0].ID()); ok {
+			t.Error("old record kept")
+		}
+		for _, n := range nodes[1:] {
+			if _, ok := db.Peer(n.ID()); !ok {
+				t.Errorf("record of %v deleted", n.ID())
+			}
+		}
+	})
+}
