@@ -203,6 +203,19 @@ func TestWebSocketSubscription(t *testing.T) {
 	if r := recv(); r.Error == nil || r.Error.Code != -32601 || r.Error.Message != `no "nosuch" subscription in admin namespace` {
 		t.Fatalf("unknown subscription: %+v", r)
 	}
+	// go-ethereum's errors for a missing or non-string name.
+	for _, tc := range []struct{ params, want string }{
+		{``, "non-array args"},
+		{`,"params":{"name":"peerEvents"}`, "non-array args"},
+		{`,"params":[]`, "expected subscription name as first argument"},
+		{`,"params":[null]`, "expected subscription name as first argument"},
+		{`,"params":[5]`, "expected subscription name as first argument"},
+	} {
+		send(`{"jsonrpc":"2.0","id":2,"method":"admin_subscribe"` + tc.params + `}`)
+		if r := recv(); r.Error == nil || r.Error.Code != -32602 || r.Error.Message != tc.want {
+			t.Fatalf("subscribe with params %s: %+v", tc.params, r)
+		}
+	}
 
 	// Subscribe, then connect a peer: the response comes first, then the
 	// add event as an admin_subscription notification.

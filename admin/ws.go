@@ -161,14 +161,18 @@ func (c *wsConn) activate(msg []byte) {
 	}
 }
 
-// subscriptionName reads the first argument of admin_subscribe.
+// subscriptionName reads the first argument of admin_subscribe, with
+// go-ethereum's errors: the parameters must be an array (absent ones are
+// not) whose first element is a string.
 func subscriptionName(req *jrpc2.Request) (string, error) {
-	var raw []json.RawMessage
-	if err := req.UnmarshalParams(&raw); err != nil || len(raw) == 0 {
-		return "", invalidParams("expected subscription name as first argument")
+	p := bytes.TrimSpace([]byte(req.ParamString()))
+	if len(p) == 0 || p[0] != '[' {
+		return "", invalidParams("non-array args")
 	}
+	var raw []json.RawMessage
 	var name string
-	if err := json.Unmarshal(raw[0], &name); err != nil {
+	if json.Unmarshal(p, &raw) != nil || len(raw) == 0 || len(raw[0]) == 0 || raw[0][0] != '"' ||
+		json.Unmarshal(raw[0], &name) != nil {
 		return "", invalidParams("expected subscription name as first argument")
 	}
 	return name, nil
