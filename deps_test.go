@@ -25,9 +25,11 @@ var allowedImports = map[string][]string{
 	"nodedb":                 {"rlp", "crypto", "enr", "enode"},
 	"discover/v4wire":        {"rlp", "crypto", "enr", "enode", "netutil"},
 	"nat":                    {"internal/mclock"},
-	"admin":                  {"p2p", "enode", "enr", "crypto", "rlp", "netutil"},
-	"metrics":                {"p2p", "enode", "discover"},
-	"discover":               {"rlp", "crypto", "enr", "enode", "netutil", "internal/mclock", "discover/v4wire", "nodedb"},
+	"p2p": {"rlp", "crypto", "crypto/ecies", "enr", "enode", "netutil", "internal/mclock", "rlpx",
+		"discover", "discover/v4wire", "nodedb", "p2p/internal/dialsched"},
+	"admin":    {"p2p", "enode", "enr", "crypto", "rlp", "netutil"},
+	"metrics":  {"p2p", "enode", "discover"},
+	"discover": {"rlp", "crypto", "enr", "enode", "netutil", "internal/mclock", "discover/v4wire", "nodedb"},
 }
 
 const module = "github.com/devp2p-go/devp2p/"

@@ -102,7 +102,9 @@ type Config struct {
 	Protocols []Protocol
 
 	// StaticNodes are dialed and kept connected (as long as NoDial is not
-	// set); they count toward the outbound cap.
+	// set), whether or not the outbound target is reached: they are exempt
+	// from the outbound cap but count toward MaxPeers, and each connected
+	// static peer leaves one fewer slot for dynamic dials.
 	StaticNodes []*enode.Node
 
 	// TrustedNodes may connect beyond MaxPeers and the inbound and outbound

@@ -219,7 +219,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 // connections in setup and discovery, records the peers' sessions in the
 // peer store, closes the node database (unless it came from
 // Config.NodeDB) and returns when every goroutine of the server has ended.
-// Calling it again, or before Start, does nothing.
+// Peers are closed gracefully (Disconnect written, write side shut, incoming
+// bytes drained until EOF), so Stop can take up to about 2 s when remotes do
+// not close their end. Calling it again, or before Start, does nothing.
 func (srv *Server) Stop() {
 	srv.mu.Lock()
 	if !srv.running {
