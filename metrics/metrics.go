@@ -18,8 +18,33 @@
 //	                                            strings) and by who asked (local, remote)
 //	p2p_peer_lifetime_seconds{direction}
 //	                                   histogram how long peers stayed connected
+//	p2p_pending_handshakes{direction}  gauge    connections in their handshakes
+//	p2p_handshake_failures_total{phase,reason}
+//	                                   counter  failed setups by phase (rlpx, checkpoint1,
+//	                                            hello, checkpoint2) and reason
+//	p2p_dials_total{kind,result}       counter  finished dials: dynamic, static, bootnode;
+//	                                            succeeded, failed
+//	p2p_dial_failures_total{class}     counter  failed dials by class (connect, busy, …)
+//	p2p_dials_in_flight                gauge    dials under way
+//	p2p_dial_backoff_nodes             gauge    nodes held back after failed dials
+//	p2p_dial_candidates_skipped_total{why}
+//	                                   counter  candidates not dialed (backoff, other)
+//	p2p_discovery_packets_total{direction,type}
+//	                                   counter  discovery v4 datagrams by packet type
+//	p2p_discovery_bytes_total{direction}
+//	                                   counter  discovery v4 datagram bytes
+//	p2p_discovery_dropped_packets_total{reason}
+//	                                   counter  inbound packets dropped, by reason
+//	p2p_discovery_timeouts_total       counter  requests without a reply in time
+//	p2p_discovery_write_errors_total   counter  failed sends
+//	p2p_discovery_table_nodes{list}    gauge    table size: live, replacement
+//	p2p_discovery_table_validated_nodes gauge   table nodes whose last check succeeded
+//	p2p_peerstore_writes_total{result} counter  peer store records written, failed, dropped
 //
-// Peer gauges and traffic counters are read from the server when scraped;
+// The discovery series are there while discovery runs.
+//
+// Peer gauges, traffic counters and the series of p2p.Server.Stats are
+// read from the server when scraped;
 // additions and drops come from its peer event feed. The traffic of a peer
 // that connects and drops between two events of the feed being handled
 // (microseconds) is not counted, and its drop has direction "unknown".
@@ -149,6 +174,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ingressDesc, egressDesc, msgsInDesc, msgsOutDesc} {
 		ch <- d
 	}
+	for _, d := range statsDescs {
+		ch <- d
+	}
 	c.added.Describe(ch)
 	c.drops.Describe(ch)
 	c.lifetimes.Describe(ch)
@@ -204,6 +232,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.added.Collect(ch)
 	c.drops.Collect(ch)
 	c.lifetimes.Collect(ch)
+	collectStats(ch, c.srv.Stats())
 }
 
 // loop handles peer events until Close or the end of the server. Events

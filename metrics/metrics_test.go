@@ -3,6 +3,8 @@ package metrics
 import (
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/p2p"
 )
 
@@ -116,6 +119,86 @@ p2p_connected_peers{class="dynamic",direction="inbound"} 1
 	})
 }
 
+// The series of p2p.Server.Stats: dials by kind and result, failed dials
+// by class, handshake failures by phase, discovery packets and table.
+func TestCollectorStats(t *testing.T) {
+	srv1, srv2 := startServer(t), startServer(t)
+	reg := prometheus.NewPedanticRegistry()
+	c, err := New(srv1, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expectSeries(t, reg, `
+p2p_pending_handshakes{direction="inbound"} 0
+p2p_dials_total{kind="static",result="succeeded"} 0
+p2p_dials_in_flight 0
+p2p_discovery_table_nodes{list="live"} 0
+p2p_discovery_timeouts_total 0
+p2p_peerstore_writes_total{result="written"} 0
+`)
+
+	// A static dial that succeeds, one to a port where nothing listens.
+	srv1.AddPeer(srv2.Self())
+	dead := deadNode(t)
+	srv1.AddPeer(dead)
+	waitFor(t, "dials counted", func() bool {
+		st := srv1.Stats()
+		return st.Dials.Static.Succeeded == 1 && st.Dials.Failures["connect"] >= 1
+	})
+	expectSeries(t, reg, `
+p2p_dials_total{kind="static",result="succeeded"} 1
+`)
+	if v := gatherLabeled(t, reg, "p2p_dial_failures_total", "class", "connect"); v < 1 {
+		t.Errorf("p2p_dial_failures_total{class=\"connect\"} = %v", v)
+	}
+
+	// Garbage instead of an RLPx handshake.
+	conn, err := net.Dial("tcp", srv1.NodeInfo().ListenAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write(make([]byte, 400))
+	conn.Close()
+	waitFor(t, "handshake failure counted", func() bool {
+		return len(srv1.Stats().HandshakeFailures["rlpx"]) > 0
+	})
+	var rlpx float64
+	for _, reason := range []string{"invalid", "network", "timeout"} {
+		rlpx += gatherLabeled(t, reg, "p2p_handshake_failures_total", "reason", reason)
+	}
+	if rlpx < 1 {
+		t.Errorf("no rlpx handshake failure in the series")
+	}
+
+	// A discovery ping from srv2.
+	if _, err := srv2.DiscoveryV4().Ping(srv1.Self()); err != nil {
+		t.Fatal(err)
+	}
+	if v := gatherLabeled(t, reg, "p2p_discovery_packets_total", "type", "ping"); v < 1 {
+		t.Errorf("p2p_discovery_packets_total{type=\"ping\"} = %v after a ping", v)
+	}
+	if v := gatherLabeled(t, reg, "p2p_discovery_bytes_total", "direction", "inbound"); v <= 0 {
+		t.Errorf("p2p_discovery_bytes_total{direction=\"inbound\"} = %v", v)
+	}
+}
+
+// deadNode returns a node whose TCP port refuses connections.
+func deadNode(t *testing.T) *enode.Node {
+	t.Helper()
+	key, err := crypto.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return enode.NewV4(key.Public(), netip.MustParseAddr("127.0.0.1"), port, 0)
+}
+
 // Close unregisters the collector and stops its goroutine (goleak checks).
 func TestCollectorClose(t *testing.T) {
 	srv := startServer(t)
@@ -212,4 +295,27 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// gatherLabeled returns the sum of the series of name whose label has value.
+func gatherLabeled(t testing.TB, reg prometheus.Gatherer, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }

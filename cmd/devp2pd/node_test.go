@@ -123,7 +123,9 @@ func TestNodeMetricsAndPprof(t *testing.T) {
 	n := startNode(t, nodeArgs(t, "--metrics", "--metrics.port", "0", "--pprof")...)
 	base := n.d.url("debug")
 	body := httpGet(t, base+"metrics")
-	for _, series := range []string{"p2p_peers 0", "p2p_peers_inbound 0", "p2p_ingress 0", "go_goroutines", "process_cpu_seconds_total"} {
+	for _, series := range []string{"p2p_peers 0", "p2p_peers_inbound 0", "p2p_ingress 0", "go_goroutines", "process_cpu_seconds_total",
+		`p2p_pending_handshakes{direction="inbound"} 0`, `p2p_dials_total{kind="static",result="failed"} 0`,
+		`p2p_discovery_table_nodes{list="live"} 0`, `p2p_peerstore_writes_total{result="failed"} 0`} {
 		if !strings.Contains(body, series) {
 			t.Errorf("/metrics lacks %q", series)
 		}

@@ -1,0 +1,132 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/devp2p-go/devp2p/discover"
+	"github.com/devp2p-go/devp2p/p2p"
+)
+
+// The series read from p2p.Server.Stats when scraped: connection setups,
+// the dial scheduler, discovery v4 and the peer store.
+var (
+	pendingDesc = prometheus.NewDesc("p2p_pending_handshakes",
+		"Connections in their handshakes (accepted or dialed, not yet peers or refused), by direction.",
+		[]string{"direction"}, nil)
+	handshakeFailDesc = prometheus.NewDesc("p2p_handshake_failures_total",
+		"Failed connection setups by phase (rlpx, checkpoint1, hello, checkpoint2) and reason "+
+			"(the disconnect reason, or timeout, network or invalid for the encryption handshake).",
+		[]string{"phase", "reason"}, nil)
+	dialsDesc = prometheus.NewDesc("p2p_dials_total",
+		"Finished dials by kind (dynamic, static, bootnode) and result (succeeded: the peer was added; failed).",
+		[]string{"kind", "result"}, nil)
+	dialFailDesc = prometheus.NewDesc("p2p_dial_failures_total",
+		"Failed dials by class: connect, busy, handshake, protocol, self, none (cut short by stop, failed lookups).",
+		[]string{"class"}, nil)
+	dialingDesc = prometheus.NewDesc("p2p_dials_in_flight",
+		"Dials in flight.", nil, nil)
+	backedOffDesc = prometheus.NewDesc("p2p_dial_backoff_nodes",
+		"Nodes the dial scheduler holds back after failed dials.", nil, nil)
+	dialSkippedDesc = prometheus.NewDesc("p2p_dial_candidates_skipped_total",
+		"Dial candidates not dialed, by why: backoff, or another check (connected, self, restricted, …).",
+		[]string{"why"}, nil)
+
+	discPacketsDesc = prometheus.NewDesc("p2p_discovery_packets_total",
+		"Discovery v4 datagrams by direction and packet type (unknown: inbound datagrams of no known type).",
+		[]string{"direction", "type"}, nil)
+	discBytesDesc = prometheus.NewDesc("p2p_discovery_bytes_total",
+		"Discovery v4 datagram bytes by direction.", []string{"direction"}, nil)
+	discDropsDesc = prometheus.NewDesc("p2p_discovery_dropped_packets_total",
+		"Inbound discovery v4 packets dropped, by reason (bad-neighbor counts nodes of Neighbors packets).",
+		[]string{"reason"}, nil)
+	discTimeoutsDesc = prometheus.NewDesc("p2p_discovery_timeouts_total",
+		"Discovery v4 requests that got no complete reply in time.", nil, nil)
+	discWriteErrDesc = prometheus.NewDesc("p2p_discovery_write_errors_total",
+		"Discovery v4 sends that failed.", nil, nil)
+	discTableDesc = prometheus.NewDesc("p2p_discovery_table_nodes",
+		"Nodes in the discovery table, in its buckets (live) and in their replacement lists (replacement).",
+		[]string{"list"}, nil)
+	discValidatedDesc = prometheus.NewDesc("p2p_discovery_table_validated_nodes",
+		"Nodes in the discovery table's buckets whose last liveness check succeeded.", nil, nil)
+
+	peerStoreDesc = prometheus.NewDesc("p2p_peerstore_writes_total",
+		"Peer store records by outcome: written, failed, or dropped because the disk fell behind.",
+		[]string{"result"}, nil)
+)
+
+// statsDescs are the descriptors of the Stats series.
+var statsDescs = []*prometheus.Desc{
+	pendingDesc, handshakeFailDesc, dialsDesc, dialFailDesc, dialingDesc, backedOffDesc, dialSkippedDesc,
+	discPacketsDesc, discBytesDesc, discDropsDesc, discTimeoutsDesc, discWriteErrDesc, discTableDesc,
+	discValidatedDesc, peerStoreDesc,
+}
+
+// discPacketTypes names the indexes of discover.Stats.PacketsIn and
+// PacketsOut: the discv4 packet types 1 to 6, and 0 for unknown ones.
+var discPacketTypes = []string{"unknown", "ping", "pong", "findnode", "neighbors", "enrrequest", "enrresponse"}
+
+// collectStats sends the series of one Stats snapshot. Discovery series
+// are left out while discovery does not run.
+func collectStats(ch chan<- prometheus.Metric, st p2p.ServerStats) {
+	gauge := func(d *prometheus.Desc, v int, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+
+	gauge(pendingDesc, st.PendingInbound, dirInbound)
+	gauge(pendingDesc, st.PendingOutbound, dirOutbound)
+	for phase, reasons := range st.HandshakeFailures {
+		for reason, n := range reasons {
+			counter(handshakeFailDesc, n, phase, reason)
+		}
+	}
+
+	for _, k := range []struct {
+		kind string
+		c    p2p.DialCounts
+	}{{"dynamic", st.Dials.Dynamic}, {"static", st.Dials.Static}, {"bootnode", st.Dials.Bootnode}} {
+		counter(dialsDesc, k.c.Succeeded, k.kind, "succeeded")
+		counter(dialsDesc, k.c.Failed, k.kind, "failed")
+	}
+	for class, n := range st.Dials.Failures {
+		counter(dialFailDesc, n, class)
+	}
+	gauge(dialingDesc, st.Dials.Dialing)
+	gauge(backedOffDesc, st.Dials.BackedOff)
+	counter(dialSkippedDesc, st.Dials.SkippedBackoff, "backoff")
+	counter(dialSkippedDesc, st.Dials.Discarded, "other")
+
+	if d := st.Discovery; d != nil {
+		collectDiscovery(ch, d, gauge, counter)
+	}
+
+	counter(peerStoreDesc, st.PeerStore.Written, "written")
+	counter(peerStoreDesc, st.PeerStore.Failed, "failed")
+	counter(peerStoreDesc, st.PeerStore.Dropped, "dropped")
+}
+
+func collectDiscovery(ch chan<- prometheus.Metric, d *discover.Stats,
+	gauge func(*prometheus.Desc, int, ...string), counter func(*prometheus.Desc, uint64, ...string)) {
+	for i := range d.PacketsIn {
+		if i < len(discPacketTypes) {
+			counter(discPacketsDesc, d.PacketsIn[i], dirInbound, discPacketTypes[i])
+		}
+	}
+	for i := range d.PacketsOut {
+		if i > 0 && i < len(discPacketTypes) { // nothing unknown is sent
+			counter(discPacketsDesc, d.PacketsOut[i], dirOutbound, discPacketTypes[i])
+		}
+	}
+	counter(discBytesDesc, d.BytesIn, dirInbound)
+	counter(discBytesDesc, d.BytesOut, dirOutbound)
+	for i := range d.Drops {
+		counter(discDropsDesc, d.Drops[i], discover.DropReason(i).String())
+	}
+	counter(discTimeoutsDesc, d.Timeouts)
+	counter(discWriteErrDesc, d.WriteErrors)
+	gauge(discTableDesc, d.TableNodes, "live")
+	gauge(discTableDesc, d.TableReplacements, "replacement")
+	gauge(discValidatedDesc, d.Validated)
+}
