@@ -183,6 +183,31 @@ func TestNodeDiscoveryAndNodeDB(t *testing.T) {
 	}
 }
 
+// After a restart with the same data dir, the node dials the outbound
+// peers of its earlier run from the peer store in nodes.db, without being
+// told about them (here with --nodiscover, so nothing else knows them).
+func TestNodeRestartDialsEarlierPeers(t *testing.T) {
+	dir := t.TempDir()
+	peer := startPlainServer(t)
+	args := []string{"--datadir", dir, "--port", "0", "--nodiscover", "--http", "--http.port", "0"}
+	n := startNode(t, args...)
+	var ok bool
+	rpcCall(t, n.d.url("http"), &ok, "admin_addPeer", peer.Self().URLv4())
+	waitFor(t, "the peer", func() bool { return n.d.srv.PeerCount() == 1 })
+	time.Sleep(300 * time.Millisecond) // see TestNodeSignalGraceful
+	if err := n.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the peer to see the drop", func() bool { return peer.PeerCount() == 0 })
+
+	n = startNode(t, args...)
+	waitFor(t, "the peer of the earlier run", func() bool {
+		var peers []p2p.PeerInfo
+		rpcCall(t, n.d.url("http"), &peers, "admin_peers")
+		return len(peers) == 1 && peers[0].ID == peer.Self().ID().String() && !peers[0].Network.Inbound && !peers[0].Network.Static
+	})
+}
+
 func TestNodePortInUse(t *testing.T) {
 	n := startNode(t, nodeArgs(t)...)
 	port := n.d.srv.Self().TCP()
