@@ -224,6 +224,12 @@ func TestCollectorClose(t *testing.T) {
 
 func startServer(t testing.TB) *p2p.Server {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith is startServer with a change to the config.
+func startServerWith(t testing.TB, mod func(*p2p.Config)) *p2p.Server {
+	t.Helper()
 	key, err := crypto.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +240,9 @@ func startServer(t testing.TB) *p2p.Server {
 		MaxPeers:   10,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}}
+	if mod != nil {
+		mod(&srv.Config)
+	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -318,4 +327,46 @@ func gatherLabeled(t testing.TB, reg prometheus.Gatherer, name, label, value str
 		}
 	}
 	return sum
+}
+
+// Per-protocol traffic: every message of a sub-protocol counts once in
+// p2p_protocol_messages_total and its payload in p2p_protocol_bytes_total,
+// by protocol name and direction.
+func TestCollectorProtocolTraffic(t *testing.T) {
+	// Each side sends "hi" (3 bytes of RLP) once, then reads.
+	demo := p2p.Protocol{Name: "demo", Version: 1, Length: 1, Run: func(p *p2p.Peer, rw p2p.MsgReadWriter) error {
+		if err := p2p.Send(rw, 0, "hi"); err != nil {
+			return err
+		}
+		for {
+			msg, err := rw.ReadMsg()
+			if err != nil {
+				return err
+			}
+			msg.Discard()
+		}
+	}}
+	withDemo := func(c *p2p.Config) { c.Protocols = []p2p.Protocol{demo} }
+	srv1, srv2 := startServerWith(t, withDemo), startServerWith(t, withDemo)
+	reg := prometheus.NewPedanticRegistry()
+	c, err := New(srv1, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expectSeries(t, reg, `
+p2p_protocol_messages_total{direction="inbound",protocol="demo"} 0
+p2p_protocol_bytes_total{direction="outbound",protocol="demo"} 0
+`)
+	srv1.AddPeer(srv2.Self())
+	waitFor(t, "demo messages", func() bool {
+		d := srv1.Stats().Protocols["demo"]
+		return d.MsgsIn == 1 && d.MsgsOut == 1
+	})
+	expectSeries(t, reg, `
+p2p_protocol_messages_total{direction="inbound",protocol="demo"} 1
+p2p_protocol_messages_total{direction="outbound",protocol="demo"} 1
+p2p_protocol_bytes_total{direction="inbound",protocol="demo"} 3
+p2p_protocol_bytes_total{direction="outbound",protocol="demo"} 3
+`)
 }

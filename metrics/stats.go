@@ -8,7 +8,8 @@ import (
 )
 
 // The series read from p2p.Server.Stats when scraped: connection setups,
-// the dial scheduler, discovery v4 and the peer store.
+// the dial scheduler, discovery v4, the peer store and the traffic of each
+// sub-protocol.
 var (
 	pendingDesc = prometheus.NewDesc("p2p_pending_handshakes",
 		"Connections in their handshakes (accepted or dialed, not yet peers or refused), by direction.",
@@ -49,6 +50,14 @@ var (
 	discValidatedDesc = prometheus.NewDesc("p2p_discovery_table_validated_nodes",
 		"Nodes in the discovery table's buckets whose last liveness check succeeded.", nil, nil)
 
+	protoMsgsDesc = prometheus.NewDesc("p2p_protocol_messages_total",
+		"Messages of each sub-protocol (by protocol name) by direction, over all peers.",
+		[]string{"protocol", "direction"}, nil)
+	protoBytesDesc = prometheus.NewDesc("p2p_protocol_bytes_total",
+		"Payload bytes of the messages of each sub-protocol (by protocol name) by direction, "+
+			"before compression and framing, over all peers.",
+		[]string{"protocol", "direction"}, nil)
+
 	peerStoreDesc = prometheus.NewDesc("p2p_peerstore_writes_total",
 		"Peer store records by outcome: written, failed, or dropped because the disk fell behind.",
 		[]string{"result"}, nil)
@@ -58,7 +67,7 @@ var (
 var statsDescs = []*prometheus.Desc{
 	pendingDesc, handshakeFailDesc, dialsDesc, dialFailDesc, dialingDesc, backedOffDesc, dialSkippedDesc,
 	discPacketsDesc, discBytesDesc, discDropsDesc, discTimeoutsDesc, discWriteErrDesc, discTableDesc,
-	discValidatedDesc, peerStoreDesc,
+	discValidatedDesc, peerStoreDesc, protoMsgsDesc, protoBytesDesc,
 }
 
 // discPacketTypes names the indexes of discover.Stats.PacketsIn and
@@ -105,6 +114,13 @@ func collectStats(ch chan<- prometheus.Metric, st p2p.ServerStats) {
 	counter(peerStoreDesc, st.PeerStore.Written, "written")
 	counter(peerStoreDesc, st.PeerStore.Failed, "failed")
 	counter(peerStoreDesc, st.PeerStore.Dropped, "dropped")
+
+	for name, ps := range st.Protocols {
+		counter(protoMsgsDesc, ps.MsgsIn, name, dirInbound)
+		counter(protoMsgsDesc, ps.MsgsOut, name, dirOutbound)
+		counter(protoBytesDesc, ps.BytesIn, name, dirInbound)
+		counter(protoBytesDesc, ps.BytesOut, name, dirOutbound)
+	}
 }
 
 func collectDiscovery(ch chan<- prometheus.Metric, d *discover.Stats,

@@ -56,6 +56,7 @@ type Peer struct {
 // and shares it with all its peers.
 type peerConfig struct {
 	protos    []Protocol
+	traffic   protoTrafficSet // the server's per-protocol counters
 	clock     mclock.Clock
 	log       *slog.Logger
 	events    *eventFeed // nil unless message events are enabled
@@ -85,7 +86,8 @@ func newPeer(c *conn, cfg *peerConfig) *Peer {
 	matches := matchProtocols(cfg.protos, c.hello.Caps)
 	p.protos = make([]*protoRW, len(matches))
 	for i, m := range matches {
-		p.protos[i] = &protoRW{proto: m.proto, offset: m.offset, peer: p, ready: make(chan struct{}, 1)}
+		p.protos[i] = &protoRW{proto: m.proto, offset: m.offset, peer: p, ready: make(chan struct{}, 1),
+			srvTraffic: cfg.traffic.get(m.proto.Name)}
 	}
 	return p
 }
@@ -210,6 +212,10 @@ func (p *Peer) setFlag(f connFlag, on bool) {
 type PeerStats struct {
 	BytesIn, BytesOut uint64 // bytes on the wire, handshakes and framing included
 	MsgsIn, MsgsOut   uint64 // messages, base protocol included
+
+	// Protocols counts the messages of each running protocol, by
+	// protocol name.
+	Protocols map[string]ProtocolStats
 }
 
 // Stats returns the peer's traffic counters.
@@ -219,6 +225,13 @@ func (p *Peer) Stats() PeerStats {
 		BytesOut: p.fd.bytesOut.Load(),
 		MsgsIn:   p.msgsIn.Load(),
 		MsgsOut:  p.msgsOut.Load(),
+		Protocols: func() map[string]ProtocolStats {
+			m := make(map[string]ProtocolStats, len(p.protos))
+			for _, rw := range p.protos {
+				m[rw.proto.Name] = m[rw.proto.Name].add(rw.traffic.snapshot())
+			}
+			return m
+		}(),
 	}
 }
 
@@ -352,6 +365,10 @@ func (p *Peer) readLoop() error {
 				Payload:    newPayload(buf),
 				ReceivedAt: p.fd.lastReadTime(),
 				wireSize:   uint32(wire),
+			}
+			rw.traffic.received(len(buf))
+			if rw.srvTraffic != nil {
+				rw.srvTraffic.received(len(buf))
 			}
 			if err := rw.deliver(msg); err != nil {
 				return err

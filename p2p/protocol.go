@@ -134,6 +134,9 @@ type protoRW struct {
 	peer   *Peer
 	ready  chan struct{} // cap 1; signalled when messages wait for a sleeping reader, and on shutdown
 
+	traffic    protoTraffic  // this peer's messages of the protocol
+	srvTraffic *protoTraffic // the server's counters of the protocol; nil outside a server
+
 	// Used only by the read loop.
 	unsignalled      int // messages queued since the reader was last woken
 	unsignalledBytes int
@@ -280,11 +283,16 @@ func (rw *protoRW) WriteMsg(msg Msg) error {
 	if len(data) > rlpx.MaxMessageSize {
 		return fmt.Errorf("%w: %d bytes", rlpx.ErrMessageTooLarge, len(data))
 	}
+	size := len(data) // data may be reused once written
 	if err := rw.peer.w.write(msg.Code+rw.offset, data, owned); err != nil {
 		return err
 	}
+	rw.traffic.sent(size)
+	if rw.srvTraffic != nil {
+		rw.srvTraffic.sent(size)
+	}
 	if rw.peer.cfg.events != nil {
-		rw.peer.msgEvent(PeerEventTypeMsgSend, rw.proto.Name, msg.Code, uint32(len(data)))
+		rw.peer.msgEvent(PeerEventTypeMsgSend, rw.proto.Name, msg.Code, uint32(size))
 	}
 	return nil
 }

@@ -60,6 +60,7 @@ type Server struct {
 	discv4       *discover.UDPv4  // nil without discovery
 	store        *peerStore
 	setupFails   setupFailures
+	traffic      protoTrafficSet // per protocol name, made by Start
 
 	mu      sync.Mutex // guards following
 	running bool
@@ -173,6 +174,7 @@ func (srv *Server) Start() (err error) {
 	srv.cfg.nodeSource = srv.dialCandidates()
 	srv.setupDialScheduler()
 	srv.store = newPeerStore(srv.nodedb, srv.log, cfg.clock, cfg.maintainEvery)
+	srv.traffic = newProtoTrafficSet(srv.cfg.Protocols)
 
 	srv.running = true
 	srv.loopWG.Add(1)
@@ -459,6 +461,7 @@ func (srv *Server) launchPeer(c *conn) *Peer {
 		}
 		srv.peerCfg = &peerConfig{
 			protos:    srv.cfg.Protocols,
+			traffic:   srv.traffic,
 			clock:     srv.cfg.clock,
 			log:       srv.log,
 			events:    events,

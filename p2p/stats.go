@@ -38,6 +38,10 @@ type ServerStats struct {
 
 	// PeerStore counts the writes of the peer store.
 	PeerStore PeerStoreStats `json:"peerStore"`
+
+	// Protocols counts the messages of each configured protocol, by
+	// protocol name, over all peers the server has had.
+	Protocols map[string]ProtocolStats `json:"protocols"`
 }
 
 // PeerCounts counts connected peers. A peer counts once in Inbound or
@@ -179,6 +183,7 @@ func (srv *Server) Stats() ServerStats {
 	srv.mu.Lock()
 	st := ServerStats{Running: srv.running}
 	ds, disc, store, setups := srv.dialsched, srv.discv4, srv.store, len(srv.setups)
+	traffic := srv.traffic
 	srv.mu.Unlock()
 	if ds == nil {
 		return st // not started
@@ -200,6 +205,7 @@ func (srv *Server) Stats() ServerStats {
 	}
 	st.Dials = dialStats(ds.Stats())
 	st.HandshakeFailures = srv.setupFails.snapshot()
+	st.Protocols = traffic.snapshot()
 	if store != nil {
 		st.PeerStore = PeerStoreStats{
 			Written: store.written.Load(),
