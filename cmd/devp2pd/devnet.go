@@ -15,6 +15,7 @@ import (
 
 	"github.com/devp2p-go/devp2p/cmd/devp2pd/internal/testproto"
 	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/p2p"
 )
 
@@ -40,8 +41,9 @@ func devnetCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "devnet",
 		Usage: "Run N nodes on loopback in this process and show their peers, live",
-		Description: "Every node runs test/1 and listens on 127.0.0.1 with a free port. Node i keeps nodes\n" +
-			"i+1 and i+2 (in a ring) as static peers, so the nodes find each other without discovery.\n" +
+		Description: "Every node runs test/1 and listens on 127.0.0.1 with a free port (TCP and UDP). Node 0\n" +
+			"is the bootnode of the others: they find each other through discovery v4 and dial the\n" +
+			"nodes they find, so the table shows peers arriving over the first seconds.\n" +
 			"Each round, every node echoes every peer once through the whole stack; the table shows\n" +
 			"peers per node, the mean echo round trip and the messages each node received and sent.\n" +
 			"On a terminal the table is redrawn in place. Ctrl-C stops the nodes cleanly.\n" +
@@ -111,11 +113,13 @@ func runDevnet(cctx *cli.Context, e *env) error {
 	}
 }
 
-// startDevnet starts n nodes on loopback and links them in a ring with
-// chords: node i dials nodes i+1 and i+2, unless that pair is linked
-// already.
+// startDevnet starts n nodes on loopback with discovery. Node 0 starts
+// first and is the bootnode of the others, which find each other (and
+// node 0) through discovery and dial what they find; no peer is added by
+// hand.
 func startDevnet(n int, log *slog.Logger) ([]*devnetNode, error) {
 	nodes := make([]*devnetNode, 0, n)
+	var boot []*enode.Node
 	for i := range n {
 		key, err := crypto.GenerateKey(nil)
 		if err != nil {
@@ -123,28 +127,20 @@ func startDevnet(n int, log *slog.Logger) ([]*devnetNode, error) {
 		}
 		tp := testproto.New()
 		srv := &p2p.Server{Config: p2p.Config{
-			PrivateKey: key,
-			Name:       clientName(fmt.Sprintf("devnet-%d", i)),
-			ListenAddr: "127.0.0.1:0",
-			MaxPeers:   max(8, min(n-1, 50)),
-			Protocols:  []p2p.Protocol{tp.Protocol()},
-			Logger:     log.With("node", i),
+			PrivateKey:     key,
+			Name:           clientName(fmt.Sprintf("devnet-%d", i)),
+			ListenAddr:     "127.0.0.1:0", // discovery on the same port, UDP
+			MaxPeers:       max(8, min(n-1, 50)),
+			Protocols:      []p2p.Protocol{tp.Protocol()},
+			BootstrapNodes: boot,
+			Logger:         log.With("node", i),
 		}}
 		if err := srv.Start(); err != nil {
 			return nodes, err
 		}
 		nodes = append(nodes, &devnetNode{srv: srv, echo: tp})
-	}
-	linked := make(map[[2]int]bool) // one dialer per pair
-	for i, nd := range nodes {
-		for d := 1; d <= 2; d++ {
-			j := (i + d) % n
-			pair := [2]int{min(i, j), max(i, j)}
-			if j == i || linked[pair] {
-				continue
-			}
-			linked[pair] = true
-			nd.srv.AddPeer(nodes[j].srv.Self())
+		if i == 0 {
+			boot = []*enode.Node{srv.Self()}
 		}
 	}
 	return nodes, nil

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,23 +21,79 @@ func TestDevnet(t *testing.T) {
 		t.Fatalf("want a table per round, got:\n%s", out)
 	}
 	final := tables[len(tables)-1]
-	// Five nodes, each linked to i±1 and i±2: every node has 4 peers, 10
-	// connections in all, and every node measured echo round trips.
-	if !strings.Contains(final, "10 connections") {
-		t.Errorf("final table lacks 10 connections:\n%s", final)
+	// The nodes find each other through discovery: every node has peers
+	// and measured echo round trips, and each of nodes 1–4 dialed at least
+	// one (outbound caps of 2 with MaxPeers 8).
+	conns := regexp.MustCompile(`(?m)^(\d+) connections$`).FindStringSubmatch(final)
+	if conns == nil {
+		t.Fatalf("final table lacks a connection count:\n%s", final)
 	}
-	row := regexp.MustCompile(`(?m)^(\d)\s+[0-9a-f]{16}\s+\d+\s+(\d+)\s+\d+\s+\d+\s+(\S+ ms|-)`)
+	if c, _ := strconv.Atoi(conns[1]); c < 4 {
+		t.Errorf("%d connections, want at least 4:\n%s", c, final)
+	}
+	row := regexp.MustCompile(`(?m)^(\d)\s+[0-9a-f]{16}\s+\d+\s+(\d+)\s+\d+\s+(\d+)\s+(\S+ ms|-)`)
 	rows := row.FindAllStringSubmatch(final, -1)
 	if len(rows) != 5 {
 		t.Fatalf("final table has %d node rows:\n%s", len(rows), final)
 	}
 	for _, r := range rows {
-		if r[2] != "4" || r[3] == "-" {
-			t.Errorf("node %s: %s peers, echo %s\n%s", r[1], r[2], r[3], final)
+		if r[2] == "0" || r[4] == "-" || (r[1] != "0" && r[3] == "0") {
+			t.Errorf("node %s: %s peers, %s outbound, echo %s\n%s", r[1], r[2], r[3], r[4], final)
 		}
 	}
 	if !strings.HasSuffix(strings.TrimSpace(out), "Stopping the nodes.") {
 		t.Errorf("no clean stop:\n%s", out)
+	}
+}
+
+// The nodes of a devnet reach peers through discovery alone, soon: every
+// node has a peer within a few seconds, and all peers came from dynamic
+// dials (none added by hand or as static nodes).
+func TestDevnetDiscovery(t *testing.T) {
+	const n = 6
+	nodes, err := startDevnet(n, newLogger(io.Discard, 0, false))
+	defer func() {
+		for _, nd := range nodes {
+			nd.srv.Stop()
+		}
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, nd := range nodes[1:] {
+		if got := nd.srv.Config.BootstrapNodes; len(got) != 1 || got[0].ID() != nodes[0].srv.Self().ID() {
+			t.Fatalf("node %d: bootnodes %v, want node 0", i+1, got)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ready := 0
+		for _, nd := range nodes {
+			if nd.srv.PeerCount() > 0 {
+				ready++
+			}
+		}
+		if ready == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s only %d of %d nodes have peers", ready, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var dynamic uint64
+	for i, nd := range nodes {
+		st := nd.srv.Stats()
+		if st.Peers.Static != 0 || st.Dials.Static.Started != 0 {
+			t.Errorf("node %d: static peers or dials: %+v %+v", i, st.Peers, st.Dials.Static)
+		}
+		if st.Discovery == nil {
+			t.Errorf("node %d runs no discovery", i)
+		}
+		dynamic += st.Dials.Dynamic.Succeeded
+	}
+	if dynamic == 0 {
+		t.Error("no dynamic dial succeeded")
 	}
 }
 
