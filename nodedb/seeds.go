@@ -49,8 +49,11 @@ func (db *DB) QuerySeedsAt(now time.Time, n int, maxAge time.Duration) []*enode.
 		}
 		// try adds the node stored under k if it qualifies.
 		try := func(k, v []byte) {
+			if len(k) != len(enode.ID{}) {
+				return // a corrupt key; Expire removes it
+			}
 			id := enode.ID(k)
-			if len(k) != len(id) || tried[id] {
+			if tried[id] {
 				return
 			}
 			tried[id] = true
