@@ -6,6 +6,7 @@
 //	go run ./cmd/bench -md        # Markdown table
 //	go run ./cmd/bench -run frames -impl ours -cpuprofile cpu.out
 //	go run ./cmd/bench -run pool          # only the p2p.Server measurements
+//	go run ./cmd/bench -run formation -md # 200-node network formation (not in the default run)
 //
 // Every figure is the median of three repetitions. CPU figures come from the
 // kernel's accounting of this process (getrusage) or of one thread
@@ -16,6 +17,10 @@
 // that must see one server alone (its CPU or memory) run it in a child
 // process, this binary started again (see child.go); with -cpuprofile, each
 // child writes its own profile next to the parent's.
+//
+// The "formation" measurement (formation.go) starts a 200-node loopback
+// network of each implementation in a child process. It takes minutes, so
+// it runs only when -run names it.
 package main
 
 import (
@@ -53,6 +58,7 @@ type row struct {
 
 func main() {
 	runChildIfRequested()
+	runFormationChildIfRequested()
 	raiseFileLimit()
 	flag.Parse()
 	filter := regexp.MustCompile(*runFilter)
@@ -213,6 +219,13 @@ func main() {
 		pp = poolParams{setupDialers: 6, setupListeners: 5, setupWindow: 4, rejects: 100, idlePeers: 100}
 	}
 	rows = append(rows, poolRows(filter, pp, runOurs, runGeth, floor, dur, progress)...)
+	fp := formationParams{nodes: 200, maxPeers: 12, timeout: 120 * time.Second, joinTimeout: 30 * time.Second}
+	if *quick {
+		fp = formationParams{nodes: 50, maxPeers: 12, timeout: 60 * time.Second, joinTimeout: 30 * time.Second}
+	}
+	if *runFilter != "" {
+		rows = append(rows, formationRows(filter, fp, runOurs, runGeth, progress)...)
+	}
 	progress("done")
 
 	printTable(rows)
@@ -220,6 +233,9 @@ func main() {
 		"pool: %d×%d setups per run, %d refusals per run, %d idle peers; total %.0f s\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), *reps, dur, nHS,
 		pp.setupDialers, pp.setupListeners, pp.rejects, pp.idlePeers, time.Since(start).Seconds())
+	if *runFilter != "" && filter.MatchString("formation") {
+		fmt.Printf("formation: %d nodes, %d run(s) of each implementation, median\n", fp.nodes, *formationReps)
+	}
 }
 
 // syscallNote gives the read and write system calls per message.

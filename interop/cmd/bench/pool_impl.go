@@ -171,12 +171,13 @@ func (ourPool) start(o poolOpts) (poolServer, error) {
 	}
 	s := &ourServer{serverBase: newServerBase(o)}
 	cfg := p2p.Config{
-		PrivateKey: key,
-		Name:       "devp2p-go/bench",
-		MaxPeers:   o.maxPeers,
-		NoDial:     o.noDial,
-		DialRatio:  o.dialRatio,
-		Logger:     slog.New(slog.DiscardHandler),
+		PrivateKey:  key,
+		Name:        "devp2p-go/bench",
+		MaxPeers:    o.maxPeers,
+		NoDial:      o.noDial,
+		DialRatio:   o.dialRatio,
+		NoDiscovery: true,
+		Logger:      slog.New(slog.DiscardHandler),
 		Protocols: []p2p.Protocol{{Name: benchProto, Version: benchVersion, Length: benchLength,
 			Run: func(_ *p2p.Peer, rw p2p.MsgReadWriter) error { return s.runProto(o.tasks, ourMsgRW{rw}) }}},
 	}
