@@ -14,9 +14,15 @@ import (
 const (
 	lookupInterval = time.Second
 	lookupBurst    = 4
-	// emptyTableWait bounds how long an iterator waits for a node when the
-	// table is empty before asking for another refresh.
-	emptyTableWait = time.Minute
+	// When the table is empty the iterator refreshes (asking the bootnodes
+	// and the DB again) and waits for a node: first for minEmptyTableWait,
+	// doubling on each further empty round up to emptyTableWait. A node
+	// whose first packets to the bootnode were lost (full receive buffers
+	// during a mass start) thus retries within seconds instead of sitting
+	// out a whole minute; a node that really is alone backs off to a
+	// refresh a minute.
+	minEmptyTableWait = time.Second
+	emptyTableWait    = time.Minute
 )
 
 // queryFunc asks node n for nodes close to the lookup target.
@@ -131,6 +137,7 @@ type lookupIterator struct {
 	buffer []*enode.Node
 	cur    *enode.Node
 	tat    mclock.AbsTime // pacing: theoretical arrival time of the next lookup
+	empty  time.Duration  // wait after the next empty-table refresh; 0 means minEmptyTableWait
 }
 
 func newLookupIterator(t *UDPv4) *lookupIterator {
@@ -158,9 +165,12 @@ func (it *lookupIterator) Next() bool {
 				// The table is empty: get seeds in and wait for a node.
 				it.lookup = nil
 				it.t.tab.refresh()
-				it.t.tab.waitForNodes(it.ctx, emptyTableWait)
+				wait := max(it.empty, minEmptyTableWait)
+				it.empty = min(2*wait, emptyTableWait)
+				it.t.tab.waitForNodes(it.ctx, wait)
 				continue
 			}
+			it.empty = 0
 			it.buffer = it.lookup.found
 			continue
 		}
