@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/devp2p-go/devp2p/internal/mclock"
+	"github.com/devp2p-go/devp2p/nat/nattest"
 )
 
 // The mapping is made at once, its address reported, the external address
@@ -218,10 +219,10 @@ func TestMapperConfigErrors(t *testing.T) {
 // The Mapper against the fake NAT-PMP gateway: the mapping is renewed on
 // the gateway and removed from it on Stop.
 func TestMapperWithFakePMP(t *testing.T) {
-	gw := newFakePMP(t)
+	gw := nattest.NewPMP(t)
 	clock := new(mclock.Simulated)
 	got := make(chan netip.AddrPort, 4)
-	m, err := NewMapper(PMP(gw.addr), MapperConfig{
+	m, err := NewMapper(PMP(gw.Addr), MapperConfig{
 		Protocol: "udp", InternalPort: 30303, Clock: clock, Log: testLogger(t),
 		OnExternal: func(ap netip.AddrPort) { got <- ap },
 	})
@@ -232,17 +233,17 @@ func TestMapperWithFakePMP(t *testing.T) {
 		t.Errorf("reported %v", ap)
 	}
 	waitTimers(t, clock)
-	before := gw.requestCount()
+	before := gw.Requests()
 	runClock(t, clock, 8*time.Minute)
 	// Three address checks, then the renewal and its address query.
-	if n := gw.requestCount() - before; n != 5 {
+	if n := gw.Requests() - before; n != 5 {
 		t.Errorf("%d requests in 8 minutes, want 5", n)
 	}
-	if mp, ok := gw.mapping(pmpOpUDP, 30303); !ok || mp.lifetime != 600 {
+	if mp, ok := gw.Mapping(pmpOpUDP, 30303); !ok || mp.Lifetime != 600 {
 		t.Errorf("gateway holds %+v, %v", mp, ok)
 	}
 	m.Stop()
-	if _, ok := gw.mapping(pmpOpUDP, 30303); ok {
+	if _, ok := gw.Mapping(pmpOpUDP, 30303); ok {
 		t.Error("mapping not deleted on Stop")
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/devp2p-go/devp2p/nat/nattest"
 )
 
 func TestMain(m *testing.M) {
@@ -233,7 +235,7 @@ func TestFirstFound(t *testing.T) {
 // "any" against both fakes on loopback: whichever mechanism answers wins.
 func TestAnyWithFakeGateways(t *testing.T) {
 	igd := newFakeIGD(t, "WANIPConnection:1")
-	pmpGW := newFakePMP(t)
+	pmpGW := nattest.NewPMP(t)
 	anyOf := func(loc string) *autodisc {
 		return newAutodisc("any", func(ctx context.Context) (Interface, error) {
 			return firstFound(ctx, map[string]discoverFunc{
@@ -243,14 +245,14 @@ func TestAnyWithFakeGateways(t *testing.T) {
 					return upnpAt(ctx, &u)
 				},
 				"nat-pmp": func(ctx context.Context) (Interface, error) {
-					return discoverPMP(ctx, []netip.Addr{pmpGW.addr}, 500*time.Millisecond)
+					return discoverPMP(ctx, []netip.Addr{pmpGW.Addr}, 500*time.Millisecond)
 				},
 			})
 		})
 	}
 
 	// The UPnP device answers, the NAT-PMP gateway does not.
-	pmpGW.set(func(g *fakePMP) { g.silent = true })
+	pmpGW.Set(func(g *nattest.PMPState) { g.Silent = true })
 	a := anyOf("/rootDesc.xml")
 	if ip, err := a.ExternalIP(); err != nil || ip != netip.MustParseAddr("203.0.113.9") {
 		t.Fatalf("ExternalIP = %v, %v", ip, err)
@@ -260,7 +262,7 @@ func TestAnyWithFakeGateways(t *testing.T) {
 	}
 
 	// No UPnP device at that URL; NAT-PMP answers.
-	pmpGW.set(func(g *fakePMP) { g.silent = false })
+	pmpGW.Set(func(g *nattest.PMPState) { g.Silent = false })
 	a = anyOf("/missing.xml")
 	if ip, err := a.ExternalIP(); err != nil || ip != netip.MustParseAddr("203.0.113.7") {
 		t.Fatalf("ExternalIP = %v, %v", ip, err)
@@ -270,7 +272,7 @@ func TestAnyWithFakeGateways(t *testing.T) {
 	}
 
 	// Neither answers.
-	pmpGW.set(func(g *fakePMP) { g.silent = true })
+	pmpGW.Set(func(g *nattest.PMPState) { g.Silent = true })
 	a = anyOf("/missing.xml")
 	_, err := a.ExternalIP()
 	if !errors.Is(err, ErrNoGateway) || !strings.Contains(err.Error(), "nat-pmp: no answer") || !strings.Contains(err.Error(), "upnp: ") {

@@ -2,24 +2,21 @@ package nat
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
-	"math/rand/v2"
-	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/devp2p-go/devp2p/nat/nattest"
 )
 
 func TestPMPExternalIP(t *testing.T) {
-	gw := newFakePMP(t)
-	n, err := Parse("natpmp:" + gw.addr.String())
+	gw := nattest.NewPMP(t)
+	n, err := Parse("natpmp:" + gw.Addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := n.String(), "NAT-PMP("+gw.addr.String()+")"; got != want {
+	if got, want := n.String(), "NAT-PMP("+gw.Addr.String()+")"; got != want {
 		t.Errorf("String = %q, want %q", got, want)
 	}
 	ip, err := n.ExternalIP()
@@ -30,7 +27,7 @@ func TestPMPExternalIP(t *testing.T) {
 		t.Errorf("ExternalIP = %v", ip)
 	}
 
-	gw.set(func(g *fakePMP) { g.extIP = netip.IPv4Unspecified() })
+	gw.Set(func(g *nattest.PMPState) { g.ExtIP = netip.IPv4Unspecified() })
 	if _, err := n.ExternalIP(); err == nil || !strings.Contains(err.Error(), "no external address") {
 		t.Errorf("gateway without external address: err = %v", err)
 	}
@@ -39,8 +36,8 @@ func TestPMPExternalIP(t *testing.T) {
 // RFC 6886 §3.3: mapping requests, the gateway's choice of port, renewal,
 // and §3.4: deletion.
 func TestPMPMapping(t *testing.T) {
-	gw := newFakePMP(t)
-	n := PMP(gw.addr)
+	gw := nattest.NewPMP(t)
+	n := PMP(gw.Addr)
 
 	port, err := n.AddMapping("TCP", 0, 30303, "devp2p", 10*time.Minute)
 	if err != nil {
@@ -49,12 +46,12 @@ func TestPMPMapping(t *testing.T) {
 	if port != 30303 {
 		t.Errorf("granted port %d, want 30303", port)
 	}
-	if m, ok := gw.mapping(pmpOpTCP, 30303); !ok || m.ext != 30303 || m.lifetime != 600 {
+	if m, ok := gw.Mapping(pmpOpTCP, 30303); !ok || m.Ext != 30303 || m.Lifetime != 600 {
 		t.Errorf("gateway holds %+v (ok=%v), want ext 30303 lifetime 600", m, ok)
 	}
 
 	// Another host holds 30304 for UDP: the gateway picks another port.
-	gw.set(func(g *fakePMP) { g.taken[30304] = true })
+	gw.Set(func(g *nattest.PMPState) { g.Taken[30304] = true })
 	port, err = n.AddMapping("udp", 30304, 30304, "devp2p", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -71,17 +68,17 @@ func TestPMPMapping(t *testing.T) {
 	if err := n.DeleteMapping("tcp", 30303, 30303); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := gw.mapping(pmpOpTCP, 30303); ok {
+	if _, ok := gw.Mapping(pmpOpTCP, 30303); ok {
 		t.Error("mapping still held after DeleteMapping")
 	}
-	if _, ok := gw.mapping(pmpOpUDP, 30304); !ok {
+	if _, ok := gw.Mapping(pmpOpUDP, 30304); !ok {
 		t.Error("DeleteMapping of tcp removed the udp mapping")
 	}
 }
 
 func TestPMPErrors(t *testing.T) {
-	gw := newFakePMP(t)
-	n := PMP(gw.addr)
+	gw := nattest.NewPMP(t)
+	n := PMP(gw.Addr)
 
 	// Refused before any request.
 	for _, tc := range []struct {
@@ -100,12 +97,12 @@ func TestPMPErrors(t *testing.T) {
 			t.Errorf("AddMapping(%s, %d, %v): err = %v, want %q", tc.proto, tc.intport, tc.lifetime, err, tc.want)
 		}
 	}
-	if c := gw.requestCount(); c != 0 {
+	if c := gw.Requests(); c != 0 {
 		t.Errorf("%d requests sent for invalid arguments", c)
 	}
 
 	// RFC 6886 §3.5 result code 3, Network Failure.
-	gw.set(func(g *fakePMP) { g.resultCode = 3 })
+	gw.Set(func(g *nattest.PMPState) { g.ResultCode = 3 })
 	_, err := n.AddMapping("tcp", 0, 30303, "x", time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "Network Failure") {
 		t.Errorf("result code 3: err = %v", err)
@@ -116,24 +113,24 @@ func TestPMPErrors(t *testing.T) {
 }
 
 func TestPMPDiscover(t *testing.T) {
-	gw := newFakePMP(t)
-	silent := newFakePMP(t)
-	silent.set(func(g *fakePMP) { g.silent = true })
-	nobody := freeLoopbackIP(t) // nothing listens: the probe gets ICMP port unreachable
+	gw := nattest.NewPMP(t)
+	silent := nattest.NewPMP(t)
+	silent.Set(func(g *nattest.PMPState) { g.Silent = true })
+	nobody := nattest.FreeLoopbackIP(t) // nothing listens: the probe gets ICMP port unreachable
 
 	start := time.Now()
-	n, err := discoverPMP(context.Background(), []netip.Addr{nobody, silent.addr, gw.addr}, 500*time.Millisecond)
+	n, err := discoverPMP(context.Background(), []netip.Addr{nobody, silent.Addr, gw.Addr}, 500*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, ok := n.(*pmp); !ok || p.gw != gw.addr {
-		t.Fatalf("found %v, want NAT-PMP(%v)", n, gw.addr)
+	if p, ok := n.(*pmp); !ok || p.gw != gw.Addr {
+		t.Fatalf("found %v, want NAT-PMP(%v)", n, gw.Addr)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("discovery took %v; probes are bounded by 500ms", d)
 	}
 
-	_, err = discoverPMP(context.Background(), []netip.Addr{nobody, silent.addr}, 300*time.Millisecond)
+	_, err = discoverPMP(context.Background(), []netip.Addr{nobody, silent.Addr}, 300*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "no answer") {
 		t.Errorf("no gateway: err = %v", err)
 	}
@@ -142,7 +139,7 @@ func TestPMPDiscover(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := discoverPMP(ctx, []netip.Addr{gw.addr}, time.Second); err == nil {
+	if _, err := discoverPMP(ctx, []netip.Addr{gw.Addr}, time.Second); err == nil {
 		t.Error("expired context: no error")
 	}
 }
@@ -185,202 +182,3 @@ const (
 	pmpOpUDP      = 1
 	pmpOpTCP      = 2
 )
-
-// fakePMP is a NAT-PMP gateway (RFC 6886) on a loopback address. The
-// client library always sends to port 5351, so each fake listens on port
-// 5351 of its own address in 127.0.0.0/8 (any of which reaches the
-// loopback interface on Linux); the address is what tests inject, as
-// "pmp:<IP>" or PMP(ip).
-type fakePMP struct {
-	t     *testing.T
-	conn  *net.UDPConn
-	addr  netip.Addr
-	start time.Time
-	done  chan struct{}
-
-	mu         sync.Mutex // guards following
-	extIP      netip.Addr
-	resultCode uint16 // non-zero: every request fails with it
-	silent     bool   // drop every request
-	mappings   map[pmpKey]pmpMapping
-	taken      map[uint16]bool // external ports held by other hosts
-	requests   int
-}
-
-type pmpKey struct {
-	op      byte
-	intPort uint16
-}
-
-type pmpMapping struct {
-	ext      uint16
-	lifetime uint32
-}
-
-func newFakePMP(t *testing.T) *fakePMP {
-	t.Helper()
-	conn := listenPMP(t)
-	g := &fakePMP{
-		t:        t,
-		conn:     conn,
-		addr:     conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(),
-		start:    time.Now(),
-		done:     make(chan struct{}),
-		extIP:    netip.MustParseAddr("203.0.113.7"),
-		mappings: make(map[pmpKey]pmpMapping),
-		taken:    make(map[uint16]bool),
-	}
-	go g.serve()
-	t.Cleanup(func() {
-		conn.Close()
-		<-g.done
-	})
-	return g
-}
-
-// listenPMP binds UDP port 5351 on a random 127.0.0.0/8 address, or on
-// 127.0.0.1 where only that one is configured. It skips the test if the
-// port is in use everywhere it tries.
-func listenPMP(t *testing.T) *net.UDPConn {
-	var lastErr error
-	for range 20 {
-		ip := randomLoopbackIP()
-		conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 5351)))
-		if err == nil {
-			return conn
-		}
-		lastErr = err
-	}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5351})
-	if err != nil {
-		t.Skipf("cannot bind a fake NAT-PMP gateway on loopback port 5351: %v; %v", lastErr, err)
-	}
-	return conn
-}
-
-func randomLoopbackIP() netip.Addr {
-	return netip.AddrFrom4([4]byte{127, byte(1 + rand.IntN(254)), byte(rand.IntN(256)), byte(2 + rand.IntN(253))})
-}
-
-// freeLoopbackIP returns a loopback address where nothing listens on 5351.
-func freeLoopbackIP(t *testing.T) netip.Addr {
-	conn := listenPMP(t)
-	ip := conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-	conn.Close()
-	return ip
-}
-
-func (g *fakePMP) set(fn func(*fakePMP)) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	fn(g)
-}
-
-func (g *fakePMP) mapping(op byte, intPort uint16) (pmpMapping, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	m, ok := g.mappings[pmpKey{op, intPort}]
-	return m, ok
-}
-
-func (g *fakePMP) requestCount() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.requests
-}
-
-func (g *fakePMP) serve() {
-	defer close(g.done)
-	buf := make([]byte, 64)
-	for {
-		n, from, err := g.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				g.t.Errorf("fake NAT-PMP gateway: %v", err)
-			}
-			return
-		}
-		if resp := g.handle(buf[:n]); resp != nil {
-			g.conn.WriteToUDPAddrPort(resp, from)
-		}
-	}
-}
-
-// handle answers one request as RFC 6886 §3 says.
-func (g *fakePMP) handle(req []byte) []byte {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.requests++
-	if g.silent || len(req) < 2 {
-		return nil
-	}
-	op := req[1]
-	epoch := uint32(time.Since(g.start) / time.Second)
-	header := func(size int, code uint16) []byte {
-		resp := make([]byte, size)
-		resp[1] = 128 + op
-		binary.BigEndian.PutUint16(resp[2:], code)
-		binary.BigEndian.PutUint32(resp[4:], epoch)
-		return resp
-	}
-	switch {
-	case req[0] != 0:
-		return header(8, 1) // §3.5: Unsupported Version
-	case op == pmpOpExternal && len(req) == 2:
-		resp := header(12, g.resultCode)
-		if g.resultCode == 0 {
-			ip := g.extIP.As4()
-			copy(resp[8:], ip[:])
-		}
-		return resp
-	case (op == pmpOpUDP || op == pmpOpTCP) && len(req) == 12:
-		resp := header(16, g.resultCode)
-		if g.resultCode != 0 {
-			return resp
-		}
-		intPort := binary.BigEndian.Uint16(req[4:])
-		suggested := binary.BigEndian.Uint16(req[6:])
-		lifetime := binary.BigEndian.Uint32(req[8:])
-		key := pmpKey{op, intPort}
-		binary.BigEndian.PutUint16(resp[8:], intPort)
-		if lifetime == 0 { // §3.4: delete
-			delete(g.mappings, key)
-			return resp
-		}
-		m, ok := g.mappings[key]
-		if !ok {
-			m.ext = g.freePortLocked(op, suggested)
-		}
-		m.lifetime = lifetime
-		g.mappings[key] = m
-		binary.BigEndian.PutUint16(resp[10:], m.ext)
-		binary.BigEndian.PutUint32(resp[12:], m.lifetime)
-		return resp
-	default:
-		return header(8, 5) // §3.5: Unsupported opcode
-	}
-}
-
-// freePortLocked returns the suggested port if no one holds it, else the
-// first free port from 40000.
-func (g *fakePMP) freePortLocked(op byte, suggested uint16) uint16 {
-	used := func(p uint16) bool {
-		if g.taken[p] {
-			return true
-		}
-		for k, m := range g.mappings {
-			if k.op == op && m.ext == p {
-				return true
-			}
-		}
-		return false
-	}
-	if suggested != 0 && !used(suggested) {
-		return suggested
-	}
-	p := uint16(40000)
-	for used(p) {
-		p++
-	}
-	return p
-}
