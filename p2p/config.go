@@ -22,10 +22,6 @@ import (
 const (
 	defaultMaxPendingPeers = 50
 	defaultDialRatio       = 3
-	// defaultMaxPendingPerIP caps the handshakes in flight from one IP
-	// address (go-ethereum has no such cap), so one host cannot hold all
-	// pending slots with idle connections.
-	defaultMaxPendingPerIP = 4
 
 	// handshakeTimeout bounds everything before the peer is added: the
 	// encryption handshake, the first checkpoint and the Hello exchange
@@ -85,6 +81,10 @@ type Config struct {
 	// from DialRatio. Both are capped by MaxPeers. Zero means derived.
 	MaxInbound  int
 	MaxOutbound int
+
+	// Limits holds the caps per IP and per subnet and the trusted-only
+	// mode; see Limits. The zero value gives the defaults.
+	Limits Limits
 
 	// MaxPendingPeers is the number of connections that may be in their
 	// handshakes at once, inbound; the dial scheduler gets its own bound on
@@ -167,7 +167,7 @@ type Config struct {
 	dialer          dialsched.NodeDialer                             // nil: the scheduler's TCP dialer
 	listenFunc      func(network, addr string) (net.Listener, error) // nil: net.Listen
 	nodeSource      enode.Iterator                                   // dynamic dial candidates; nil: none
-	maxPendingPerIP int                                              // zero: defaultMaxPendingPerIP
+	maxPendingPerIP int                                              // zero: Limits.MaxPendingPerIP
 	maxActiveDials  int                                              // zero: scheduler default
 	handshakeTO     time.Duration                                    // zero: handshakeTimeout
 	pingEvery       time.Duration                                    // zero: pingInterval
@@ -220,9 +220,6 @@ func (cfg Config) withDefaults() Config {
 			// without discovery.
 			cfg.listenUDP = listenUDP
 		}
-	}
-	if cfg.maxPendingPerIP == 0 {
-		cfg.maxPendingPerIP = defaultMaxPendingPerIP
 	}
 	setDefault(&cfg.handshakeTO, handshakeTimeout)
 	setDefault(&cfg.pingEvery, pingInterval)

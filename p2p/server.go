@@ -60,6 +60,7 @@ type Server struct {
 	discv4       *discover.UDPv4  // nil without discovery
 	store        *peerStore
 	setupFails   setupFailures
+	bans         *banList // made by Start
 	traffic      protoTrafficSet // per protocol name, made by Start
 
 	mu      sync.Mutex // guards following
@@ -129,6 +130,11 @@ func (srv *Server) Start() (err error) {
 	srv.ctx = context.Background()
 	srv.log = cfg.Logger
 	srv.limits = peerLimits{maxPeers: cfg.MaxPeers, maxInbound: cfg.maxInbound(), maxOutbound: cfg.maxOutbound()}
+	srv.cfg.Limits = cfg.Limits.withDefaults(srv.limits.maxInbound, srv.limits.maxOutbound)
+	if srv.cfg.maxPendingPerIP == 0 {
+		srv.cfg.maxPendingPerIP = srv.cfg.Limits.MaxPendingPerIP
+	}
+	srv.bans = newBanList(cfg.clock)
 	srv.quit = make(chan struct{})
 	srv.setups = make(map[*meteredConn]struct{})
 	srv.postHandshakeCh = make(chan *conn)

@@ -1,0 +1,170 @@
+package p2p
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/internal/mclock"
+)
+
+// Bans: a banned node ID is refused at checkpoint 1 and never dialed; a
+// banned IP address is closed by the listener before any cryptography and
+// never dialed. Every ban ends at its expiry. The listener, the run loop and
+// the dial scheduler read the list concurrently.
+
+// maxBans bounds the number of bans held. When it is reached, the ban that
+// ends first is replaced.
+const maxBans = 65536
+
+// Ban is one ban, of a node ID, an IP address or both.
+type Ban struct {
+	ID     enode.ID    `json:"id"`     // zero: no ID ban
+	IP     netip.Addr  `json:"ip"`     // invalid: no IP ban
+	Until  time.Time   `json:"until"`  // wall-clock end
+	Reason string      `json:"reason"` // why, for humans
+	Auto   bool        `json:"auto"`   // set by the policy, not by the operator
+	Node   *enode.Node `json:"-"`      // the record, when known
+}
+
+// banKey identifies a ban: an ID or an IP.
+type banKey struct {
+	id enode.ID
+	ip netip.Addr
+}
+
+type banEntry struct {
+	Ban
+	end mclock.AbsTime // on the server's clock
+}
+
+// banList holds the bans. It is safe for concurrent use.
+type banList struct {
+	clock mclock.Clock
+
+	mu   sync.RWMutex
+	bans map[banKey]*banEntry
+}
+
+func newBanList(clock mclock.Clock) *banList {
+	return &banList{clock: clock, bans: make(map[banKey]*banEntry)}
+}
+
+// add bans b.ID (if not zero) and b.IP (if valid) for ttl. A longer ban
+// already in place is kept.
+func (l *banList) add(b Ban, ttl time.Duration) {
+	now := l.clock.Now()
+	end := now.Add(ttl)
+	b.Until = time.Now().Add(ttl)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	put := func(k banKey) {
+		if e, ok := l.bans[k]; ok && e.end >= end {
+			return
+		}
+		if len(l.bans) >= maxBans {
+			l.evictLocked(now)
+		}
+		l.bans[k] = &banEntry{Ban: b, end: end}
+	}
+	if b.ID != (enode.ID{}) {
+		put(banKey{id: b.ID})
+	}
+	if ip := b.IP.Unmap(); ip.IsValid() {
+		put(banKey{ip: ip})
+	}
+}
+
+// evictLocked removes expired bans, or if there are none the one ending
+// first.
+func (l *banList) evictLocked(now mclock.AbsTime) {
+	var first banKey
+	var firstEnd mclock.AbsTime
+	found := false
+	for k, e := range l.bans {
+		if e.end <= now {
+			delete(l.bans, k)
+			continue
+		}
+		if !found || e.end < firstEnd {
+			first, firstEnd, found = k, e.end, true
+		}
+	}
+	if len(l.bans) >= maxBans && found {
+		delete(l.bans, first)
+	}
+}
+
+// remove lifts the bans of id (if not zero) and ip (if valid). It reports
+// whether any was in place.
+func (l *banList) remove(id enode.ID, ip netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.bans)
+	if id != (enode.ID{}) {
+		delete(l.bans, banKey{id: id})
+	}
+	if ip = ip.Unmap(); ip.IsValid() {
+		delete(l.bans, banKey{ip: ip})
+	}
+	return len(l.bans) < n
+}
+
+func (l *banList) active(k banKey) bool {
+	l.mu.RLock()
+	e, ok := l.bans[k]
+	l.mu.RUnlock()
+	return ok && e.end > l.clock.Now()
+}
+
+// idBanned reports whether id is banned now.
+func (l *banList) idBanned(id enode.ID) bool { return l.active(banKey{id: id}) }
+
+// ipBanned reports whether ip is banned now.
+func (l *banList) ipBanned(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsValid() && l.active(banKey{ip: ip})
+}
+
+// list returns the bans in force, ID bans first, each sorted.
+func (l *banList) list() []Ban {
+	now := l.clock.Now()
+	l.mu.RLock()
+	out := make([]Ban, 0, len(l.bans))
+	keys := make([]banKey, 0, len(l.bans))
+	for k, e := range l.bans {
+		if e.end > now {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b banKey) int {
+		if c := a.ip.Compare(b.ip); c != 0 {
+			return c
+		}
+		return slices.Compare(a.id[:], b.id[:])
+	})
+	for _, k := range keys {
+		b := l.bans[k].Ban
+		// Each entry shows what it bans.
+		b.ID, b.IP = k.id, k.ip
+		out = append(out, b)
+	}
+	l.mu.RUnlock()
+	return out
+}
+
+// count returns the number of bans in force.
+func (l *banList) count() int {
+	now := l.clock.Now()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	n := 0
+	for _, e := range l.bans {
+		if e.end > now {
+			n++
+		}
+	}
+	return n
+}
