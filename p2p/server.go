@@ -60,7 +60,7 @@ type Server struct {
 	discv4       *discover.UDPv4  // nil without discovery
 	store        *peerStore
 	setupFails   setupFailures
-	bans         *banList // made by Start
+	bans         *banList        // made by Start
 	traffic      protoTrafficSet // per protocol name, made by Start
 
 	mu      sync.Mutex // guards following
