@@ -8,6 +8,7 @@ import (
 
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/internal/mclock"
+	"github.com/devp2p-go/devp2p/netutil"
 )
 
 // Bans: a banned node ID is refused at checkpoint 1 and never dialed; a
@@ -167,4 +168,41 @@ func (l *banList) count() int {
 		}
 	}
 	return n
+}
+
+// BanNode bans, for ttl, the node ID id (unless zero) and the IP address ip
+// (if valid), and disconnects connected peers with that ID or from that IP
+// with DiscUselessPeer. reason is shown by Bans. It does nothing before
+// Start.
+func (srv *Server) BanNode(id enode.ID, ip netip.Addr, ttl time.Duration, reason string) {
+	if srv.bans == nil || ttl <= 0 {
+		return
+	}
+	srv.bans.add(Ban{ID: id, IP: ip, Reason: reason}, ttl)
+	ip = ip.Unmap()
+	srv.doPeerOp(func(peers map[enode.ID]*Peer) {
+		for _, p := range peers {
+			pip := netutil.AddrFromNetAddr(p.RemoteAddr()).Unmap()
+			if (id != enode.ID{} && p.ID() == id) || (ip.IsValid() && pip == ip) {
+				p.Disconnect(DiscUselessPeer)
+			}
+		}
+	})
+}
+
+// Unban lifts the bans of id (if not zero) and ip (if valid) and reports
+// whether there were any.
+func (srv *Server) Unban(id enode.ID, ip netip.Addr) bool {
+	if srv.bans == nil {
+		return false
+	}
+	return srv.bans.remove(id, ip)
+}
+
+// Bans returns the bans in force, one entry per banned ID or IP.
+func (srv *Server) Bans() []Ban {
+	if srv.bans == nil {
+		return nil
+	}
+	return srv.bans.list()
 }

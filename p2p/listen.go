@@ -73,6 +73,7 @@ func (srv *Server) listenLoop() {
 			}
 			return
 		}
+		srv.lastInboundConn.Store(time.Now().UnixNano())
 		ip := netutil.AddrFromNetAddr(fd.RemoteAddr())
 		if err := srv.inbound.admit(ip, srv.admitArgs(ip)); err != nil {
 			srv.log.Log(srv.ctx, LevelTrace, "Rejected inbound connection", "addr", fd.RemoteAddr(), "err", err)

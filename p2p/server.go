@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/devp2p-go/devp2p/discover"
 	"github.com/devp2p-go/devp2p/enode"
@@ -61,6 +62,11 @@ type Server struct {
 	store        *peerStore
 	setupFails   setupFailures
 	bans         *banList        // made by Start
+
+	// Wall-clock times (Unix nanoseconds, 0: never) of the last accepted
+	// TCP connection and of the last inbound peer added, for diagnostics.
+	lastInboundConn atomic.Int64
+	lastInboundPeer atomic.Int64
 	traffic      protoTrafficSet // per protocol name, made by Start
 
 	mu      sync.Mutex // guards following
@@ -397,6 +403,9 @@ running:
 					counts.outbound++
 				}
 				srv.dialsched.PeerAdded(c.id, c.flags.dialed())
+				if c.flags.is(inboundConn) {
+					srv.lastInboundPeer.Store(time.Now().UnixNano())
+				}
 				srv.log.Debug("Adding p2p peer", "id", c.id, "addr", c.fd.RemoteAddr(), "conn", c.flags,
 					"name", p.Name(), "peercount", len(peers))
 				srv.store.peerAdded(p, c.flags)
