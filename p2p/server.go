@@ -61,13 +61,13 @@ type Server struct {
 	discv4       *discover.UDPv4  // nil without discovery
 	store        *peerStore
 	setupFails   setupFailures
-	bans         *banList        // made by Start
+	bans         *banList // made by Start
 
 	// Wall-clock times (Unix nanoseconds, 0: never) of the last accepted
 	// TCP connection and of the last inbound peer added, for diagnostics.
 	lastInboundConn atomic.Int64
 	lastInboundPeer atomic.Int64
-	traffic      protoTrafficSet // per protocol name, made by Start
+	traffic         protoTrafficSet // per protocol name, made by Start
 
 	mu      sync.Mutex // guards following
 	running bool
