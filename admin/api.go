@@ -3,8 +3,10 @@
 // admin_removePeer, admin_addTrustedPeer, admin_removeTrustedPeer, the
 // admin_peerEvents subscription, net_peerCount and net_listening, with
 // go-ethereum's method names, result shapes and error messages, so that
-// go-ethereum's rpc client and its console work against it. One method is
-// ours: admin_natStatus, the state of the node's NAT port mappings.
+// go-ethereum's rpc client and its console work against it. Some methods
+// are ours: admin_natStatus, the state of the node's NAT port mappings;
+// admin_diagnostics, why the node has the peers it has; admin_banPeer,
+// admin_unbanPeer and admin_listBans, the ban list.
 //
 // API holds the methods, independent of any transport. Handler serves them
 // as JSON-RPC 2.0 over HTTP and WebSocket (notifications, and therefore
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/p2p"
@@ -30,12 +33,18 @@ var ErrNodeStopped = errors.New("node not started")
 type API struct {
 	srv       *p2p.Server
 	natStatus atomic.Pointer[natStatusFunc] // see SetNATStatus
+	started   atomic.Int64                  // Unix nanoseconds: when NewAPI found the server running, 0 if not
 }
 
 // NewAPI returns the API of srv. The server may be started later; until
 // then every method returns ErrNodeStopped.
 func NewAPI(srv *p2p.Server) *API {
-	return &API{srv: srv}
+	api := &API{srv: srv}
+	if srv.Running() {
+		// The uptime in admin_diagnostics, where the server does not tell.
+		api.started.Store(time.Now().UnixNano())
+	}
+	return api
 }
 
 // running reports whether the server has been started.

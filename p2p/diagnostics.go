@@ -220,6 +220,7 @@ const (
 	FindingDiscoveryOff      = "discovery-off"
 	FindingNoBootnodes       = "no-bootnodes"
 	FindingDiscoveryEmpty    = "discovery-empty"
+	FindingListenLoopback    = "listen-loopback"
 	FindingNoInbound         = "no-inbound"
 	FindingNoInboundYet      = "no-inbound-yet"
 	FindingInboundNoPeers    = "inbound-no-peers"
@@ -429,7 +430,7 @@ func (f *finder) run(prev *Diagnostics) {
 	s, c := &d.Slots, &d.Config
 	listening := d.Inbound.ListenAddr != ""
 	if s.Peers == 0 {
-		f.add(SeverityError, FindingNoPeers, "No peers. The findings below say why.")
+		f.add(SeverityError, FindingNoPeers, "No peers; the other findings say why.")
 	}
 
 	// Configuration that rules out peers.
@@ -534,6 +535,10 @@ func (f *finder) reachability(listening bool) {
 		return
 	}
 	in := &d.Inbound
+	if ap, err := netip.ParseAddrPort(in.ListenAddr); err == nil && ap.Addr().IsLoopback() {
+		f.add(SeverityWarning, FindingListenLoopback, "The node listens on the loopback address %s: only nodes on this host can connect.", in.ListenAddr)
+		return
+	}
 	up, upKnown := f.uptime()
 	port := listenPort(in.ListenAddr)
 	unreachable := fmt.Sprintf("the port is probably not reachable from the Internet; forward TCP and UDP %s to this host", port)

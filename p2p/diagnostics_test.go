@@ -181,6 +181,9 @@ func TestDiagFindings(t *testing.T) {
 			d.Slots.Inbound = SlotUse{Cap: 34, Used: 34}
 			d.Slots.Peers = 50
 		}, codes: []string{FindingInboundFull, FindingOK}, msg: "All 34 inbound slots"},
+		{name: "loopback listener", mod: func(d *Diagnostics) {
+			d.Inbound.ListenAddr, d.Inbound.SecondsSinceConn, d.Inbound.SecondsSincePeer = "127.0.0.1:30303", -1, -1
+		}, codes: []string{FindingListenLoopback}, msg: "only nodes on this host can connect"},
 		{name: "record private", mod: func(d *Diagnostics) { d.RecordIP = "192.168.1.20" },
 			codes: []string{FindingRecordPrivateIP, FindingOK}},
 		{name: "record loopback", mod: func(d *Diagnostics) { d.RecordIP = "127.0.0.1" },
