@@ -486,8 +486,8 @@ func (f *finder) run(prev *Diagnostics) {
 	f.handshakes(prev)
 	f.rejections(prev)
 
-	if n := d.Bans.IDs + d.Bans.IPs; d.Dials.BackedOff > 0 || n > 0 {
-		msg := fmt.Sprintf("%d nodes backed off after failures, %d banned (%d node IDs, %d IP addresses).", d.Dials.BackedOff, n, d.Bans.IDs, d.Bans.IPs)
+	if d.Dials.BackedOff > 0 || d.Bans.IDs+d.Bans.IPs > 0 {
+		msg := fmt.Sprintf("Backed off after failures: %s; banned: %d node IDs and %d IP addresses.", plural(d.Dials.BackedOff, "node"), d.Bans.IDs, d.Bans.IPs)
 		if len(d.Dials.BackedOffByReason) > 0 {
 			msg += " Backed off by reason: " + formatCounts(d.Dials.BackedOffByReason) + "."
 		}
@@ -495,7 +495,7 @@ func (f *finder) run(prev *Diagnostics) {
 	}
 
 	if s.Peers > 0 && !f.has(SeverityError) && !f.has(SeverityWarning) {
-		f.add(SeverityOK, FindingOK, "%d peers (%d inbound, %d outbound): nothing wrong found.", s.Peers, s.Inbound.Used, s.Outbound.Used)
+		f.add(SeverityOK, FindingOK, "%s (%d inbound, %d outbound): nothing wrong found.", plural(s.Peers, "peer"), s.Inbound.Used, s.Outbound.Used)
 	}
 }
 
@@ -510,7 +510,7 @@ func (f *finder) discovery() {
 		if d.Slots.Static.Configured == 0 && !c.NoDial && d.Slots.Outbound.Used < d.Slots.Outbound.Cap {
 			sev = SeverityWarning
 		}
-		f.add(sev, FindingDiscoveryOff, "Discovery is off: dial candidates come only from the %d static nodes and the peers of earlier runs.", d.Slots.Static.Configured)
+		f.add(sev, FindingDiscoveryOff, "Discovery is off: dial candidates come only from static nodes (%d configured) and the peers of earlier runs.", d.Slots.Static.Configured)
 		return
 	}
 	if d.Discovery.TableNodes > 0 {
@@ -680,6 +680,14 @@ func formatCounts[N int | uint64](m map[string]N) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// plural returns "1 peer", "2 peers".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // listenPort returns the port of a listening address, or the address.

@@ -216,7 +216,7 @@ func TestDiagFindings(t *testing.T) {
 		{name: "backed off and banned", mod: func(d *Diagnostics) {
 			d.Dials.BackedOff, d.Bans.IDs, d.Bans.IPs = 7, 2, 1
 			d.Dials.BackedOffByReason = map[string]int{"connect": 5, "busy": 2}
-		}, codes: []string{FindingBackoffBans, FindingOK}, msg: "7 nodes backed off after failures, 3 banned (2 node IDs, 1 IP addresses). Backed off by reason: busy 2, connect 5."},
+		}, codes: []string{FindingBackoffBans, FindingOK}, msg: "Backed off after failures: 7 nodes; banned: 2 node IDs and 1 IP addresses. Backed off by reason: busy 2, connect 5."},
 		{name: "static missing", mod: func(d *Diagnostics) { d.Slots.Static = ConfiguredUse{Configured: 3, Connected: 1} },
 			codes: []string{FindingStaticMissing}, msg: "2 of 3 static nodes"},
 		{name: "trusted missing", mod: func(d *Diagnostics) { d.Slots.Trusted = ConfiguredUse{Configured: 2} },

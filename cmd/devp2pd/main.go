@@ -5,6 +5,9 @@
 //	devp2pd key new|inspect         make a node key, or show its node ID and enode URL
 //	devp2pd ping [--echo] <enode>   connect to a node and report what happened
 //	devp2pd devnet -n N             run N nodes on loopback and show their peers
+//	devp2pd diag [--rpc URL]        ask a running node why it has the peers it has
+//	devp2pd ban|unban <target>      ban or unban a node ID or IP on a running node
+//	devp2pd bans                    list the bans of a running node
 //	devp2pd dumpconfig [flags]      print the settings as a config file
 //	devp2pd version                 print version information
 //
@@ -25,6 +28,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -60,13 +64,11 @@ func newApp(e *env) *cli.App {
 		Version:   version,
 		Flags:     nodeFlags,
 		Action:    func(ctx *cli.Context) error { return runNode(ctx, e) },
-		Commands: []*cli.Command{
-			keyCommand(e),
-			pingCommand(e),
-			devnetCommand(e),
-			dumpConfigCommand(e),
-			versionCommand(e),
-		},
+		Commands: slices.Concat(
+			[]*cli.Command{keyCommand(e), pingCommand(e), devnetCommand(e), diagCommand(e)},
+			banCommands(e),
+			[]*cli.Command{dumpConfigCommand(e), versionCommand(e)},
+		),
 		Writer:    e.stdout,
 		ErrWriter: e.stderr,
 		Suggest:   true,

@@ -41,7 +41,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 			t.Errorf("--help does not list --%s", name)
 		}
 	}
-	for _, cmd := range []string{"key", "ping", "devnet", "dumpconfig", "version"} {
+	for _, cmd := range []string{"key", "ping", "devnet", "diag", "ban", "unban", "bans", "dumpconfig", "version"} {
 		if !strings.Contains(out, "   "+cmd+" ") {
 			t.Errorf("--help does not list the %s command", cmd)
 		}
