@@ -169,12 +169,23 @@ func startEchoServer(t *testing.T) (*p2p.Server, *testproto.Protocol) {
 // freePort returns a TCP port that was free a moment ago.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// The node binds TCP and UDP on all interfaces: find a port free for
+	// both, as other processes on the machine may hold either.
+	for range 100 {
+		ln, err := net.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		uc, err := net.ListenUDP("udp", &net.UDPAddr{Port: port})
+		ln.Close()
+		if err == nil {
+			uc.Close()
+			return itoa(port)
+		}
 	}
-	defer ln.Close()
-	return itoa(ln.Addr().(*net.TCPAddr).Port)
+	t.Fatal("no port free for both TCP and UDP")
+	return ""
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
