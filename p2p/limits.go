@@ -11,9 +11,9 @@ import (
 // encryption handshake, and a trusted-only mode. Together with
 // Config.MaxPeers, MaxInbound, MaxOutbound, DialRatio and MaxPendingPeers
 // (kept at the top level under go-ethereum's names) it is the whole limit
-// model; docs/p2p-design.md lists every limit in one table. Trusted peers
-// are exempt from every cap here. Checks that the source IP alone decides
-// are made before any cryptography.
+// model; docs/limits.md lists every limit in one table. Trusted peers are
+// exempt from every cap here except MaxPendingPerIP. Checks that the source
+// IP alone decides are made before any cryptography.
 //
 // In all integer fields zero means the documented default and a negative
 // value means no limit.
@@ -49,6 +49,12 @@ type Limits struct {
 	// tells (none of the trusted nodes has it), or at checkpoint 1, and
 	// only static nodes that are trusted are dialed.
 	TrustedOnly bool
+
+	// EvictInbound, when inbound is full, lets a new inbound peer from a
+	// subnet that has no inbound peer yet take the place of the weakest
+	// unprotected inbound peer, instead of being refused (see
+	// docs/limits.md for the protections). Nil means on.
+	EvictInbound *bool
 }
 
 // Default limits.
@@ -104,6 +110,24 @@ func (l *Limits) subnet(ip netip.Addr) (netip.Prefix, bool) {
 	p, err := ip.Prefix(bits)
 	return p, err == nil
 }
+
+// group returns the group of ip for eviction: its subnet, or for an
+// address exempt from the subnet caps the address itself, so that exempt
+// addresses (the LAN by default) are told apart one by one. It returns the
+// zero prefix for an invalid ip.
+func (l *Limits) group(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	if !ip.IsValid() {
+		return netip.Prefix{}
+	}
+	if p, ok := l.subnet(ip); ok {
+		return p
+	}
+	return netip.PrefixFrom(ip, ip.BitLen())
+}
+
+// evictOn reports whether inbound eviction is on.
+func (l *Limits) evictOn() bool { return l.EvictInbound == nil || *l.EvictInbound }
 
 func (l *Limits) subnetExempt(ip netip.Addr) bool {
 	if l.SubnetExempt == nil {
