@@ -283,9 +283,10 @@ func groupCounts(peers map[enode.ID]*Peer, l *Limits) (inbound, outbound map[net
 }
 
 // peerCheck gathers the run loop's knowledge of c for a checkpoint. snap
-// must be the run loop's latest snapshot. When c may evict an inbound peer
+// must be the run loop's latest snapshot; evictOK tells whether the
+// eviction rate allows one now. When c may evict an inbound peer
 // (peerCheck.canEvict), the victim is returned too.
-func (srv *Server) peerCheck(c *conn, existing connFlag, n peerCounts, snap *admissionSnapshot, peers map[enode.ID]*Peer, seed maphash.Seed) (peerCheck, enode.ID) {
+func (srv *Server) peerCheck(c *conn, existing connFlag, n peerCounts, snap *admissionSnapshot, peers map[enode.ID]*Peer, seed maphash.Seed, evictOK bool) (peerCheck, enode.ID) {
 	l := &srv.cfg.Limits
 	ip := netutil.AddrFromNetAddr(c.fd.RemoteAddr())
 	pc := peerCheck{
@@ -307,7 +308,7 @@ func (srv *Server) peerCheck(c *conn, existing connFlag, n peerCounts, snap *adm
 	}
 	var victim enode.ID
 	full := n.total >= srv.limits.maxPeers || n.inbound >= srv.limits.maxInbound
-	if full && c.flags.is(inboundConn) && !c.flags.is(trustedConn) && l.evictOn() && snap.inbound[l.group(ip)] == 0 {
+	if full && evictOK && c.flags.is(inboundConn) && !c.flags.is(trustedConn) && l.evictOn() && snap.inbound[l.group(ip)] == 0 {
 		victim, pc.canEvict = selectVictim(evictCandidates(peers, l, seed))
 	}
 	return pc, victim

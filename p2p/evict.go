@@ -45,11 +45,13 @@ const (
 	evictKeepAge    = 4
 )
 
-// The listener lets at most evictBurst connections at once, one per
-// evictInterval on average, go on to the handshakes when inbound is full
-// but a peer could be evicted for them. The rest are refused before any
-// cryptography (or get a courtesy refusal), so a flood still costs almost
-// nothing; it also bounds the rate of evictions.
+// Evictions happen at most evictBurst at once and one per evictInterval on
+// average (a token bucket of the run loop), so that newcomers from many
+// subnets cannot churn the inbound peers quickly. The listener has a token
+// bucket of the same size for the connections it lets go on to the
+// handshakes, when inbound is full, because a peer could be evicted for
+// them; the rest are refused before any cryptography (or get a courtesy
+// refusal), so a flood still costs almost nothing.
 const (
 	evictBurst    = 2
 	evictInterval = 3 * time.Second

@@ -169,6 +169,21 @@ type tokenBucket struct {
 
 // take takes a token if there is one.
 func (b *tokenBucket) take(now mclock.AbsTime, burst int, interval time.Duration) bool {
+	b.refill(now, burst, interval)
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// has reports whether there is a token, without taking it.
+func (b *tokenBucket) has(now mclock.AbsTime, burst int, interval time.Duration) bool {
+	b.refill(now, burst, interval)
+	return b.tokens > 0
+}
+
+func (b *tokenBucket) refill(now mclock.AbsTime, burst int, interval time.Duration) {
 	if !b.started {
 		b.tokens, b.last, b.started = burst, now, true
 	}
@@ -179,11 +194,6 @@ func (b *tokenBucket) take(now mclock.AbsTime, burst int, interval time.Duration
 	if b.tokens == burst {
 		b.last = now
 	}
-	if b.tokens == 0 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 func newInboundState(clock mclock.Clock, throttle time.Duration) *inboundState {

@@ -294,7 +294,9 @@ func (srv *Server) run() {
 		trusted = make(map[enode.ID]*enode.Node)
 		snap    = srv.snapshot.Load()
 		seed    = maphash.MakeSeed() // the secret key of eviction's subnet choice
+		evicts  tokenBucket          // bounds the rate of evictions
 	)
+	evictOK := func() bool { return evicts.has(srv.cfg.clock.Now(), evictBurst, evictInterval) }
 	for _, n := range srv.cfg.TrustedNodes {
 		trusted[n.ID()] = n
 	}
@@ -377,7 +379,7 @@ running:
 			if trusted[c.id] != nil {
 				c.flags |= trustedConn
 			}
-			pc, _ := srv.peerCheck(c, existing(c.id), counts, snap, peers, seed)
+			pc, _ := srv.peerCheck(c, existing(c.id), counts, snap, peers, seed, evictOK())
 			_, err := checkPostHandshake(pc)
 			if err == nil && c.flags.is(inboundConn) {
 				srv.dialsched.InboundPending(c.id)
@@ -389,7 +391,7 @@ running:
 			if trusted[c.id] != nil {
 				c.flags |= trustedConn
 			}
-			pc, victim := srv.peerCheck(c, existing(c.id), counts, snap, peers, seed)
+			pc, victim := srv.peerCheck(c, existing(c.id), counts, snap, peers, seed, evictOK())
 			evict, err := checkAddPeer(srv.cfg.Protocols, c.hello.Caps, pc)
 			if err == nil {
 				if old := peers[c.id]; old != nil {
@@ -405,6 +407,7 @@ running:
 					// weakest unprotected inbound peer; see selectVictim.
 					reason := &PeerError{Reason: DiscTooManyPeers, Msg: "evicted for a new inbound peer"}
 					v.fail(reason, false)
+					evicts.take(srv.cfg.clock.Now(), evictBurst, evictInterval)
 					replaced[v] = true
 					detach(peerDrop{p: v, err: reason})
 					for _, ch := range srv.dropWaiters[victim] {
