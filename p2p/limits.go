@@ -46,14 +46,21 @@ type Limits struct {
 
 	// TrustedOnly admits trusted nodes only, both ways: other inbound
 	// connections are closed before the encryption handshake where the IP
-	// tells (none of the trusted nodes has it), or at checkpoint 1, and
-	// only static nodes that are trusted are dialed.
+	// tells (none of the trusted nodes has it), or refused at checkpoint 1
+	// with DiscTooManyPeers, as are dialed connections to nodes that are
+	// not trusted.
 	TrustedOnly bool
 
 	// EvictInbound, when inbound is full, lets a new inbound peer from a
 	// subnet that has no inbound peer yet take the place of the weakest
-	// unprotected inbound peer, instead of being refused (see
-	// docs/limits.md for the protections). Nil means on.
+	// unprotected inbound peer, which is disconnected with
+	// DiscTooManyPeers, instead of being refused. Trusted and static peers,
+	// one peer in each of a few subnets chosen by a secret hash, and the
+	// few peers with the lowest RTT, most recently useful
+	// (Peer.MarkUseful) and longest connected are protected; evictions are
+	// rate limited. docs/limits.md has the details. Nil means on: without
+	// eviction, idle peers that took every inbound slot keep everyone else
+	// out.
 	EvictInbound *bool
 }
 
