@@ -78,8 +78,16 @@ func selectVictim(cands []evictCandidate) (enode.ID, bool) {
 	// Hash-chosen subnets: sorted by the keyed hash, the oldest peer of
 	// each of the first evictKeepGroups subnets.
 	slices.SortFunc(rest, func(a, b evictCandidate) int {
-		return cmp.Or(cmp.Compare(a.groupHash, b.groupHash), a.group.Addr().Compare(b.group.Addr()),
-			cmp.Compare(a.group.Bits(), b.group.Bits()), olderFirst(a, b))
+		if c := cmp.Compare(a.groupHash, b.groupHash); c != 0 {
+			return c
+		}
+		if a.group != b.group {
+			if c := a.group.Addr().Compare(b.group.Addr()); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.group.Bits(), b.group.Bits())
+		}
+		return olderFirst(a, b)
 	})
 	for i, n := 0, 0; i < len(rest) && n < evictKeepGroups; i++ {
 		if i == 0 || rest[i].group != rest[i-1].group {
@@ -91,13 +99,19 @@ func selectVictim(cands []evictCandidate) (enode.ID, bool) {
 
 	// Lowest RTT, among those with a known RTT.
 	slices.SortFunc(rest, func(a, b evictCandidate) int {
-		return cmp.Or(cmp.Compare(rttKey(a), rttKey(b)), olderFirst(a, b))
+		if c := cmp.Compare(rttKey(a), rttKey(b)); c != 0 {
+			return c
+		}
+		return olderFirst(a, b)
 	})
 	rest = protectFirst(rest, evictKeepRTT, func(c evictCandidate) bool { return c.rtt > 0 })
 
 	// Most recently useful.
 	slices.SortFunc(rest, func(a, b evictCandidate) int {
-		return cmp.Or(-cmp.Compare(usefulKey(a), usefulKey(b)), olderFirst(a, b))
+		if c := cmp.Compare(usefulKey(b), usefulKey(a)); c != 0 {
+			return c
+		}
+		return olderFirst(a, b)
 	})
 	rest = protectFirst(rest, evictKeepUseful, func(c evictCandidate) bool { return c.useful })
 
@@ -148,7 +162,10 @@ func protectFirst(sorted []evictCandidate, n int, ok func(evictCandidate) bool) 
 
 // olderFirst orders by connection time, oldest first, then by ID.
 func olderFirst(a, b evictCandidate) int {
-	return cmp.Or(cmp.Compare(a.connected, b.connected), bytes.Compare(a.id[:], b.id[:]))
+	if c := cmp.Compare(a.connected, b.connected); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
 }
 
 // rttKey sorts unknown RTTs last.

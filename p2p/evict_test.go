@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -234,5 +235,30 @@ func TestLimitsGroup(t *testing.T) {
 	off := false
 	if l := (Limits{EvictInbound: &off}); l.evictOn() {
 		t.Error("EvictInbound false: eviction on")
+	}
+}
+
+// BenchmarkSelectVictim measures one eviction decision with n inbound
+// peers in n/4 subnets, half of them with an RTT.
+func BenchmarkSelectVictim(b *testing.B) {
+	for _, n := range []int{34, 200} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			base := make([]evictCandidate, n)
+			for i := range base {
+				base[i] = limCand(byte(i), i/4, uint64(i/4*7919%1000), limAt(mclock.AbsTime(i)))
+				base[i].id[1] = byte(i >> 8)
+				if i%2 == 0 {
+					base[i].rtt = int64(1000 + i*37%500)
+				}
+			}
+			cs := make([]evictCandidate, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(cs, base)
+				if _, ok := selectVictim(cs); !ok {
+					b.Fatal("no victim")
+				}
+			}
+		})
 	}
 }

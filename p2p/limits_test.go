@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/internal/mclock"
 	"github.com/devp2p-go/devp2p/netutil"
 )
 
@@ -365,4 +366,29 @@ func TestLimitsBansAndTrustedOnly(t *testing.T) {
 			t.Fatalf("%d peers, want the 2 trusted", n.PeerCount())
 		}
 	})
+}
+
+// BenchmarkInboundRejected measures what the listener spends on a
+// connection it closes before any cryptography: here, from a subnet that
+// has its share of inbound peers.
+func BenchmarkInboundRejected(b *testing.B) {
+	s := newInboundState(mclock.System{}, inboundThrottleTime)
+	sub := netip.MustParsePrefix("8.8.8.0/24")
+	a := inboundCheck{
+		ip:                  mustAddr("8.8.8.8"),
+		subnet:              sub,
+		group:               sub,
+		maxPendingPerIP:     4,
+		maxPendingPerSubnet: 8,
+		maxInboundPerSubnet: 2,
+		evictOn:             true,
+		snap:                &admissionSnapshot{counts: peerCounts{total: 10, inbound: 5}, inbound: map[netip.Prefix]int{sub: 2}},
+		limits:              peerLimits{maxPeers: 50, maxInbound: 34, maxOutbound: 16},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.admit(a) != errInboundSubnetFull {
+			b.Fatal("admitted")
+		}
+	}
 }
