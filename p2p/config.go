@@ -107,10 +107,11 @@ type Config struct {
 	// static peer leaves one fewer slot for dynamic dials.
 	StaticNodes []*enode.Node
 
-	// TrustedNodes may connect beyond MaxPeers and the inbound and outbound
-	// caps. Trust is by node ID; if a trusted node has an IP, connections
-	// from that IP also skip the "no inbound slot" check made before the
-	// encryption handshake.
+	// TrustedNodes may connect beyond MaxPeers, the inbound and outbound
+	// caps and the per-subnet caps of Limits, and are never evicted. Trust
+	// is by node ID; if a trusted node has an IP, connections from that IP
+	// also skip the slot and per-subnet checks made before the encryption
+	// handshake (not MaxPendingPerIP). Bans apply to trusted nodes too.
 	TrustedNodes []*enode.Node
 
 	// BootstrapNodes seed discovery: a node that knows nothing else finds

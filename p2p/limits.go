@@ -11,9 +11,9 @@ import (
 // encryption handshake, and a trusted-only mode. Together with
 // Config.MaxPeers, MaxInbound, MaxOutbound, DialRatio and MaxPendingPeers
 // (kept at the top level under go-ethereum's names) it is the whole limit
-// model; docs/p2p-design.md lists every limit in one table. Trusted peers
-// are exempt from every cap here. Checks that the source IP alone decides
-// are made before any cryptography.
+// model; docs/limits.md lists every limit in one table. Trusted peers are
+// exempt from every cap here except MaxPendingPerIP. Checks that the source
+// IP alone decides are made before any cryptography.
 //
 // In all integer fields zero means the documented default and a negative
 // value means no limit.
@@ -46,9 +46,22 @@ type Limits struct {
 
 	// TrustedOnly admits trusted nodes only, both ways: other inbound
 	// connections are closed before the encryption handshake where the IP
-	// tells (none of the trusted nodes has it), or at checkpoint 1, and
-	// only static nodes that are trusted are dialed.
+	// tells (none of the trusted nodes has it), or refused at checkpoint 1
+	// with DiscTooManyPeers, as are dialed connections to nodes that are
+	// not trusted.
 	TrustedOnly bool
+
+	// EvictInbound, when inbound is full, lets a new inbound peer from a
+	// subnet that has no inbound peer yet take the place of the weakest
+	// unprotected inbound peer, which is disconnected with
+	// DiscTooManyPeers, instead of being refused. Trusted and static peers,
+	// one peer in each of a few subnets chosen by a secret hash, and the
+	// few peers with the lowest RTT, most recently useful
+	// (Peer.MarkUseful) and longest connected are protected; evictions are
+	// rate limited. docs/limits.md has the details. Nil means on: without
+	// eviction, idle peers that took every inbound slot keep everyone else
+	// out.
+	EvictInbound *bool
 }
 
 // Default limits.
@@ -104,6 +117,24 @@ func (l *Limits) subnet(ip netip.Addr) (netip.Prefix, bool) {
 	p, err := ip.Prefix(bits)
 	return p, err == nil
 }
+
+// group returns the group of ip for eviction: its subnet, or for an
+// address exempt from the subnet caps the address itself, so that exempt
+// addresses (the LAN by default) are told apart one by one. It returns the
+// zero prefix for an invalid ip.
+func (l *Limits) group(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	if !ip.IsValid() {
+		return netip.Prefix{}
+	}
+	if p, ok := l.subnet(ip); ok {
+		return p
+	}
+	return netip.PrefixFrom(ip, ip.BitLen())
+}
+
+// evictOn reports whether inbound eviction is on.
+func (l *Limits) evictOn() bool { return l.EvictInbound == nil || *l.EvictInbound }
 
 func (l *Limits) subnetExempt(ip netip.Addr) bool {
 	if l.SubnetExempt == nil {

@@ -827,20 +827,22 @@ func TestLoopbackStopWithSilentPeers(t *testing.T) {
 	n := startTCPServer(t, "127.0.0.1", func(c *Config) {
 		c.NoDial = true
 		c.MaxPeers = silent + flooding
+		c.Protocols = []Protocol{sinkProto}
 	})
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for i := range silent + flooding {
 		ip := fmt.Sprintf("127.0.2.%d", 1+i/4) // at most 4 pending per IP
-		p, err := tcpRaw(t, ip, n.node)
+		p, err := tcpRaw(t, ip, n.node, Cap{"flood", 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer p.close()
 		if i >= silent {
-			// Sends Pongs, which the server ignores, and never reads.
+			// Sends messages, which the server discards, and never reads.
+			// (Not Pongs: base protocol messages are rate limited.)
 			wg.Go(func() {
-				for p.send(pongMsg, emptyList) == nil {
+				for p.send(baseProtoLen, []byte{0x82, 'h', 'i'}) == nil {
 				}
 			})
 		}

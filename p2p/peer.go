@@ -41,6 +41,15 @@ type Peer struct {
 
 	created mclock.AbsTime
 	msgsIn  atomic.Uint64
+
+	// Base protocol rate limit and RTT. Times are kept as 1 + the time
+	// since created, so that 0 means none.
+	baseBudget tokenBucket  // read loop only
+	pingSent   atomic.Int64 // when the outstanding Ping was sent; 0: none
+	srtt       atomic.Int64 // smoothed RTT in ns; 0: unknown
+	minRTT     atomic.Int64 // lowest RTT in ns; 0: unknown
+	useful     atomic.Int64 // last MarkUseful; 0: never
+
 	msgsOut atomic.Uint64
 	closing atomic.Bool    // set when the peer starts to shut down
 	wg      sync.WaitGroup // protocol goroutines
@@ -186,6 +195,30 @@ func (p *Peer) Log() *slog.Logger { return p.log() }
 
 // Lifetime returns how long the peer has been connected.
 func (p *Peer) Lifetime() time.Duration { return p.cfg.clock.Now().Sub(p.created) }
+
+// RTT returns the smoothed round-trip time of the peer's Pings: the time
+// from queueing a Ping to reading its Pong, averaged over the recent
+// Pings (each new sample weighs 1/8). It is 0 until the first Pong, about
+// one ping interval (15 s) after the peer was added.
+func (p *Peer) RTT() time.Duration { return time.Duration(p.srtt.Load()) }
+
+// MarkUseful tells the server that the peer just did something useful,
+// such as delivering a new block or transaction. A sub-protocol calls it;
+// the most recently useful inbound peers are protected from eviction (see
+// Limits.EvictInbound). It is cheap enough to call for every message.
+func (p *Peer) MarkUseful() { p.useful.Store(p.sinceCreated()) }
+
+// lastUseful returns the time of the last MarkUseful, and false if there
+// was none.
+func (p *Peer) lastUseful() (mclock.AbsTime, bool) {
+	v := p.useful.Load()
+	return p.created.Add(time.Duration(v - 1)), v != 0
+}
+
+// sinceCreated returns 1 + the time since the peer was made, in ns.
+func (p *Peer) sinceCreated() int64 {
+	return int64(p.cfg.clock.Now().Sub(p.created)) + 1
+}
 
 // Disconnect ends the connection, sending reason to the remote. It returns
 // at once; the peer is gone from the server when its drop event is sent.
@@ -343,15 +376,23 @@ func (p *Peer) readLoop() error {
 		}
 		p.msgsIn.Add(1)
 		switch {
-		case code == pingMsg:
-			p.wakeProtocols() // the write may wait for queue space
-			if err := p.w.write(pongMsg, emptyList, true); err != nil {
-				return err
-			}
 		case code == discMsg:
 			return remoteDisconnect{decodeDisconnect(data)}
 		case code < baseProtoLen:
-			// Hello again, Pong, or a code the base protocol does not use yet.
+			if !p.baseBudget.take(p.cfg.clock.Now(), baseMsgBurst, baseMsgInterval) {
+				return newPeerError(DiscProtocolError, "base protocol messages faster than one per %v", baseMsgInterval)
+			}
+			switch code {
+			case pingMsg:
+				p.wakeProtocols() // the write may wait for queue space
+				if err := p.w.write(pongMsg, emptyList, true); err != nil {
+					return err
+				}
+			case pongMsg:
+				p.gotPong()
+			}
+			// Other codes: Hello again, or a code the base protocol does
+			// not use yet. Ignored, within the budget.
 		default:
 			rw := p.protoFor(code)
 			if rw == nil {
@@ -461,10 +502,42 @@ func (p *Peer) armPing() {
 }
 
 func (p *Peer) ping() {
+	// With a Ping still unanswered, its time is kept: a late Pong then
+	// overstates the RTT rather than understating it.
+	p.pingSent.CompareAndSwap(0, p.sinceCreated())
 	if p.w.write(pingMsg, emptyList, true) == nil {
 		p.armPing()
 	}
 }
+
+// gotPong measures the RTT of the outstanding Ping. A Pong without one is
+// ignored.
+func (p *Peer) gotPong() {
+	sent := p.pingSent.Swap(0)
+	if sent == 0 {
+		return
+	}
+	rtt := max(p.sinceCreated()-sent, 1)
+	if m := p.minRTT.Load(); m == 0 || rtt < m {
+		p.minRTT.Store(rtt)
+	}
+	if s := p.srtt.Load(); s == 0 {
+		p.srtt.Store(rtt)
+	} else {
+		p.srtt.Store(s + (rtt-s)/8)
+	}
+}
+
+// The base protocol's messages (Ping, Pong, and codes below 16 other than
+// Disconnect) are limited per peer by a token bucket: at most
+// baseMsgBurst at once and one per baseMsgInterval on average. An honest
+// peer sends one Ping and one Pong per 15 s (go-ethereum's and our ping
+// interval), some 30 times less; a peer over the limit is disconnected with
+// DiscProtocolError. Each Ping within the limit gets one Pong.
+const (
+	baseMsgBurst    = 10
+	baseMsgInterval = 500 * time.Millisecond
+)
 
 // LevelTrace is the log level of per-message and per-handshake detail.
 const LevelTrace = slog.Level(-8)

@@ -476,3 +476,156 @@ func TestPeerStopWithQueuedData(t *testing.T) {
 		}
 	})
 }
+
+// The peer measures the round trip of its Pings: smoothed (1/8 weight per
+// sample) and minimum. Pongs without an outstanding Ping are ignored.
+func TestPeerRTT(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, p, _ := connectRaw(t, nil, nil, nil)
+		peer := n.Peers()[0]
+		if peer.RTT() != 0 {
+			t.Fatalf("RTT %v before any Pong", peer.RTT())
+		}
+		p.send(pongMsg, emptyList) // unsolicited
+		synctest.Wait()
+		if peer.RTT() != 0 || peer.minRTT.Load() != 0 {
+			t.Fatalf("unsolicited Pong measured: %v", peer.RTT())
+		}
+		answer := func(after time.Duration) {
+			t.Helper()
+			if m := <-p.msgs; m.code != pingMsg {
+				t.Fatalf("got %#x, want Ping", m.code)
+			}
+			time.Sleep(after)
+			p.send(pongMsg, emptyList)
+			synctest.Wait()
+		}
+		answer(40 * time.Millisecond)
+		if got := peer.RTT(); got != 40*time.Millisecond {
+			t.Fatalf("RTT %v, want 40ms", got)
+		}
+		answer(20 * time.Millisecond)
+		if got, want := peer.RTT(), 40*time.Millisecond-20*time.Millisecond/8; got != want {
+			t.Fatalf("smoothed RTT %v, want %v", got, want)
+		}
+		if got := time.Duration(peer.minRTT.Load()); got != 20*time.Millisecond {
+			t.Fatalf("min RTT %v, want 20ms", got)
+		}
+		// A second Pong to the same Ping changes nothing.
+		before := peer.RTT()
+		time.Sleep(time.Millisecond)
+		p.send(pongMsg, emptyList)
+		synctest.Wait()
+		if peer.RTT() != before {
+			t.Fatalf("second Pong measured: %v", peer.RTT())
+		}
+	})
+}
+
+// A Ping left unanswered keeps its time: the RTT of a late Pong is
+// measured from the first Ping, not understated.
+func TestPeerRTTLatePong(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, p, _ := connectRaw(t, nil, nil, nil)
+		peer := n.Peers()[0]
+		<-p.msgs // Ping 1, not answered
+		time.Sleep(pingInterval - time.Second)
+		p.send(pingMsg, emptyList) // keeps the connection alive
+		<-p.msgs                   // our Pong
+		if m := <-p.msgs; m.code != pingMsg {
+			t.Fatalf("got %#x, want Ping 2", m.code)
+		}
+		p.send(pongMsg, emptyList)
+		synctest.Wait()
+		if got := peer.RTT(); got != pingInterval {
+			t.Fatalf("RTT %v, want %v (since the first Ping)", got, pingInterval)
+		}
+	})
+}
+
+// Base protocol messages are limited to a burst of baseMsgBurst and one
+// per baseMsgInterval: each Ping within the limit gets one Pong, and the
+// peer is dropped with DiscProtocolError beyond it.
+func TestPeerBaseRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// At the allowed rate, indefinitely.
+		n, p, _ := connectRaw(t, nil, nil, nil)
+		for range baseMsgBurst {
+			p.send(pingMsg, emptyList)
+		}
+		for range 40 {
+			time.Sleep(baseMsgInterval)
+			p.send(pingMsg, emptyList)
+		}
+		synctest.Wait()
+		if n.PeerCount() != 1 {
+			t.Fatal("peer at the allowed rate dropped")
+		}
+		pongs := 0
+		for len(p.msgs) > 0 {
+			if m := <-p.msgs; m.code == pongMsg {
+				pongs++
+			}
+		}
+		if pongs != baseMsgBurst+40 {
+			t.Fatalf("%d Pongs for %d Pings", pongs, baseMsgBurst+40)
+		}
+	})
+	for _, code := range []uint64{pingMsg, pongMsg, helloMsg, 0x0f} {
+		t.Run(fmt.Sprintf("code %#x", code), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, p, events := connectRaw(t, nil, nil, nil)
+				for range baseMsgBurst + 1 {
+					p.send(code, emptyList)
+				}
+				pongs := 0
+				for m := range p.msgs {
+					if m.code == pongMsg {
+						pongs++
+						continue
+					}
+					if m.code != discMsg || decodeDisconnect(m.data) != DiscProtocolError {
+						t.Fatalf("got %#x %x, want Disconnect(DiscProtocolError)", m.code, m.data)
+					}
+					break
+				}
+				if code == pingMsg && pongs != baseMsgBurst {
+					t.Fatalf("%d Pongs for %d allowed Pings", pongs, baseMsgBurst)
+				}
+				if ev := nextDrop(t, events); *ev.Reason != DiscProtocolError || ev.RemoteRequested {
+					t.Fatalf("drop %+v", ev)
+				}
+			})
+		})
+	}
+}
+
+// The per-message work of the rate limit and the RTT does not allocate.
+func TestPeerBaseLimitNoAlloc(t *testing.T) {
+	p := &Peer{cfg: &peerConfig{clock: mclock.System{}}, created: mclock.Now()}
+	allocs := testing.AllocsPerRun(1000, func() {
+		p.baseBudget.take(p.cfg.clock.Now(), baseMsgBurst, baseMsgInterval)
+		p.pingSent.Store(p.sinceCreated())
+		p.gotPong()
+		p.MarkUseful()
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations", allocs)
+	}
+}
+
+func TestPeerMarkUseful(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, _, _ := connectRaw(t, nil, nil, nil)
+		peer := n.Peers()[0]
+		if _, ok := peer.lastUseful(); ok {
+			t.Fatal("useful before MarkUseful")
+		}
+		time.Sleep(time.Second)
+		peer.MarkUseful()
+		at, ok := peer.lastUseful()
+		if !ok || at != peer.created.Add(time.Second) {
+			t.Fatalf("lastUseful %v %t, want created+1s", at, ok)
+		}
+	})
+}

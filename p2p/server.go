@@ -21,6 +21,7 @@ package p2p
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -152,7 +153,8 @@ func (srv *Server) Start() (err error) {
 	srv.peerOpDone = make(chan struct{})
 	srv.dropWaiters = make(map[enode.ID][]chan struct{})
 	srv.inbound = newInboundState(cfg.clock, cfg.throttleTime)
-	srv.snapshot.Store(&admissionSnapshot{trustedIPs: trustedIPs(cfg.TrustedNodes)})
+	tIPs, tNoIP := trustedIPs(cfg.TrustedNodes)
+	srv.snapshot.Store(&admissionSnapshot{trustedIPs: tIPs, trustedNoIP: tNoIP})
 
 	srv.helloPayload = appendHello(nil, &hello{
 		Version: baseVersion,
@@ -291,15 +293,20 @@ func (srv *Server) run() {
 		counts  peerCounts
 		trusted = make(map[enode.ID]*enode.Node)
 		snap    = srv.snapshot.Load()
+		seed    = maphash.MakeSeed() // the secret key of eviction's subnet choice
+		evicts  tokenBucket          // bounds the rate of evictions
 	)
+	evictOK := func() bool { return evicts.has(srv.cfg.clock.Now(), evictBurst, evictInterval) }
 	for _, n := range srv.cfg.TrustedNodes {
 		trusted[n.ID()] = n
 	}
 	publish := func(trustedChanged bool) {
-		s := &admissionSnapshot{counts: counts, trustedIPs: snap.trustedIPs}
+		s := &admissionSnapshot{counts: counts, trustedIPs: snap.trustedIPs, trustedNoIP: snap.trustedNoIP}
 		if trustedChanged {
-			s.trustedIPs = trustedIPs(slices.Collect(mapValues(trusted)))
+			s.trustedIPs, s.trustedNoIP = trustedIPs(slices.Collect(mapValues(trusted)))
 		}
+		s.inbound, s.outbound = groupCounts(peers, &srv.cfg.Limits)
+		s.evictable = srv.evictable(peers, counts, seed)
 		snap = s
 		srv.snapshot.Store(s)
 	}
@@ -372,7 +379,8 @@ running:
 			if trusted[c.id] != nil {
 				c.flags |= trustedConn
 			}
-			err := checkPostHandshake(srv.localnode.ID(), c.id, c.flags, existing(c.id), counts, srv.limits)
+			pc, _ := srv.peerCheck(c, existing(c.id), counts, snap, peers, seed, evictOK())
+			_, err := checkPostHandshake(pc)
 			if err == nil && c.flags.is(inboundConn) {
 				srv.dialsched.InboundPending(c.id)
 			}
@@ -383,7 +391,8 @@ running:
 			if trusted[c.id] != nil {
 				c.flags |= trustedConn
 			}
-			err := checkAddPeer(srv.cfg.Protocols, c.hello.Caps, srv.localnode.ID(), c.id, c.flags, existing(c.id), counts, srv.limits)
+			pc, victim := srv.peerCheck(c, existing(c.id), counts, snap, peers, seed, evictOK())
+			evict, err := checkAddPeer(srv.cfg.Protocols, c.hello.Caps, pc)
 			if err == nil {
 				if old := peers[c.id]; old != nil {
 					// The connection the other way is replaced; see
@@ -392,6 +401,20 @@ running:
 					old.fail(reason, false)
 					replaced[old] = true
 					detach(peerDrop{p: old, err: reason})
+				}
+				if v := peers[victim]; evict && v != nil {
+					// Inbound is full: the newcomer takes the place of the
+					// weakest unprotected inbound peer; see selectVictim.
+					reason := &PeerError{Reason: DiscTooManyPeers, Msg: "evicted for a new inbound peer"}
+					v.fail(reason, false)
+					evicts.take(srv.cfg.clock.Now(), evictBurst, evictInterval)
+					replaced[v] = true
+					detach(peerDrop{p: v, err: reason})
+					for _, ch := range srv.dropWaiters[victim] {
+						close(ch)
+					}
+					delete(srv.dropWaiters, victim)
+					srv.inbound.evicted.Add(1)
 				}
 				p := srv.launchPeer(c)
 				peers[c.id] = p
@@ -445,15 +468,18 @@ func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
 	}
 }
 
-// trustedIPs returns the IPs of the nodes that have one.
-func trustedIPs(nodes []*enode.Node) map[netip.Addr]struct{} {
-	m := make(map[netip.Addr]struct{})
+// trustedIPs returns the IPs of the nodes that have one, and whether some
+// have none.
+func trustedIPs(nodes []*enode.Node) (ips map[netip.Addr]struct{}, someWithout bool) {
+	ips = make(map[netip.Addr]struct{})
 	for _, n := range nodes {
-		if ip := n.IPAddr(); ip.IsValid() {
-			m[ip] = struct{}{}
+		if ip := n.IPAddr().Unmap(); ip.IsValid() {
+			ips[ip] = struct{}{}
+		} else {
+			someWithout = true
 		}
 	}
-	return m
+	return ips, someWithout
 }
 
 // localError turns the result of an admission check into the error of the
