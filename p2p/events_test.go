@@ -45,8 +45,15 @@ func TestEventsSlowSubscriber(t *testing.T) {
 		fast := make(chan *PeerEvent, 2*maxPendingEvents)
 		slowSub := f.subscribe(slow)
 		fastSub := f.subscribe(fast)
-		for range maxPendingEvents + 10 {
+		for i := range maxPendingEvents + 10 {
 			f.send(&PeerEvent{Type: PeerEventTypeAdd, Peer: enode.ID{1}})
+			if i%64 == 0 {
+				// Let the fast subscriber's goroutine drain its queue, as
+				// a reading subscriber does; without it a burst of sends
+				// can overflow that queue too when the goroutine is not
+				// scheduled in time.
+				synctest.Wait()
+			}
 		}
 		synctest.Wait()
 		if err := <-slowSub.Err(); err != ErrSubscriptionOverflow {
