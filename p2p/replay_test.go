@@ -133,12 +133,12 @@ func TestReplayFilterMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills 2^17 entries")
 	}
-	before := atkHeapInUse()
+	before := atkHeapLive()
 	f := newReplayFilter(new(mclock.Simulated))
 	for i := range 3 * replayMaxEntries {
 		f.check(atkPacket(i))
 	}
-	after := atkHeapInUse()
+	after := atkHeapLive()
 	if n := f.len(); n != 2*replayMaxEntries {
 		t.Fatalf("%d packets remembered, want %d", n, 2*replayMaxEntries)
 	}
@@ -161,11 +161,11 @@ func TestReplayStatsReason(t *testing.T) {
 	}
 }
 
-// atkHeapInUse returns HeapInuse after two GCs.
-func atkHeapInUse() int64 {
+// atkHeapLive returns the live heap (HeapAlloc) after two GCs.
+func atkHeapLive() int64 {
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse)
+	return int64(ms.HeapAlloc)
 }
