@@ -331,16 +331,23 @@ func atkHandshake(ip string, n *enode.Node) (*atkPeer, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd.SetDeadline(time.Now().Add(10 * time.Second))
-	key, err := crypto.GenerateKey(nil)
+	p, err := atkHandshakeOn(&atkConn{Conn: fd}, n)
 	if err != nil {
 		fd.Close()
+	}
+	return p, err
+}
+
+// atkHandshakeOn runs the encryption handshake with n on c, with a fresh
+// key, within 10 s.
+func atkHandshakeOn(c *atkConn, n *enode.Node) (*atkPeer, error) {
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	key, err := crypto.GenerateKey(nil)
+	if err != nil {
 		return nil, err
 	}
-	c := &atkConn{Conn: fd}
 	p := &atkPeer{key: key, fd: c, rc: rlpx.NewConn(c, n.Pubkey(), nil)}
 	if _, err := p.rc.Handshake(key); err != nil {
-		fd.Close()
 		return nil, err
 	}
 	return p, nil
@@ -438,16 +445,14 @@ func atkCaptureAuth(t *testing.T, ip string, n *enode.Node) []byte {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fd.Close() })
-	fd.SetDeadline(time.Now().Add(10 * time.Second))
 	var auth []byte
 	c := &atkConn{Conn: fd}
 	c.onNextWrite(func(b []byte) ([]byte, error) {
 		auth = append([]byte(nil), b...)
 		return b, nil
 	})
-	key := newTestKey(t)
-	p := &atkPeer{key: key, fd: c, rc: rlpx.NewConn(c, n.Pubkey(), nil)}
-	if _, err := p.rc.Handshake(key); err != nil {
+	p, err := atkHandshakeOn(c, n)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := p.hello(baseVersion); err != nil {
