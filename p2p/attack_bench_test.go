@@ -73,6 +73,19 @@ func BenchmarkRejectNoSlot(b *testing.B) {
 	atkBench(b, "full", nil, atkPokeFrom(func(i int) string { return atkIP(74, i%200) }))
 }
 
+// BenchmarkRejectConnectClose: the attacker connects and closes at once,
+// from many addresses; each connection gets a setup, which ends at its
+// first read.
+func BenchmarkRejectConnectClose(b *testing.B) {
+	atkBench(b, "open", nil, func(i int, n *enode.Node) error {
+		fd, err := atkDialTCP(atkIP(82, i%200), n)
+		if err != nil {
+			return err
+		}
+		return fd.Close()
+	})
+}
+
 // BenchmarkRejectReplayedAuth: a captured auth packet sent again, refused
 // by the replay filter before any cryptography.
 func BenchmarkRejectReplayedAuth(b *testing.B) {
@@ -187,6 +200,7 @@ func atkBench(b *testing.B, variant string, prep func(*testing.B, *enode.Node), 
 		}
 	}
 	b.StopTimer()
+	time.Sleep(100 * time.Millisecond) // let the target finish the last ones
 	srv := target.cpu(b) - srv0
 	all := processCPU() - all0 + srv
 	b.ReportMetric(float64(srv)/1e3/float64(b.N), "srv-cpu-µs/op")
