@@ -21,8 +21,8 @@ import (
 // before any cryptography on it.
 //
 // Memory is bounded: packets are remembered as 128-bit keyed hashes in two
-// generations of at most replayMaxEntries each, 5 MiB of heap when both are
-// full (TestReplayFilterMemory), next to nothing while few packets come. The current generation
+// generations of at most replayMaxEntries each, 4.5 MiB of heap when both
+// are full (TestReplayFilterMemory), next to nothing while few packets come. The current generation
 // becomes the previous one after replayPeriod or as soon as it is full,
 // and the previous one is dropped then. A packet is thus remembered until
 // replayPeriod has passed or replayMaxEntries other packets have arrived,
