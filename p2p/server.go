@@ -64,6 +64,8 @@ type Server struct {
 	setupFails   setupFailures
 	bans         *banList // made by Start
 
+	replay *replayFilter // recent inbound auth packets, made by Start
+
 	// Wall-clock times (Unix nanoseconds, 0: never) of the last accepted
 	// TCP connection and of the last inbound peer added, for diagnostics.
 	lastInboundConn atomic.Int64
@@ -142,6 +144,7 @@ func (srv *Server) Start() (err error) {
 		srv.cfg.maxPendingPerIP = srv.cfg.Limits.MaxPendingPerIP
 	}
 	srv.bans = newBanList(cfg.clock)
+	srv.replay = newReplayFilter(cfg.clock)
 	srv.quit = make(chan struct{})
 	srv.setups = make(map[*meteredConn]struct{})
 	srv.postHandshakeCh = make(chan *conn)

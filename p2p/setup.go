@@ -57,7 +57,7 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 	c.rc = rlpx.NewConn(c.fd, remote, &rlpx.Config{
 		HandshakeTimeout: -1, // c.fd has the deadline of the whole setup
 		MaxMessageSize:   srv.cfg.MaxMessageSize,
-		AuthFilter:       srv.cfg.authFilter,
+		AuthFilter:       srv.authFilter(),
 	})
 	pub, err := c.rc.Handshake(srv.cfg.PrivateKey)
 	if err != nil {
