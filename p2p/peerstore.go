@@ -152,10 +152,10 @@ func (s *peerStore) peerAdded(p *Peer, flags connFlag) {
 // does not block.
 func (s *peerStore) peerDropped(p *Peer, flags connFlag, err error) {
 	op := storeOp{
-		id:     p.ID(),
-		dialed: flags.dialed(),
-		at:     time.Now(),
-		dur:    p.Lifetime(),
+		id:       p.ID(),
+		dialed:   flags.dialed(),
+		at:       time.Now(),
+		dur:      p.Lifetime(),
 		reason:   DiscReasonFor(err).String(),
 		stopping: s.stopping(),
 	}

@@ -30,7 +30,7 @@ func TestDialSchedScorePreference(t *testing.T) {
 		{discovered: n[1:]},
 		// Wait until all of them are in the window, then free the slot.
 		{update: waitWindow(5), failed: n[:1], wantNewDials: n[2:3]}, // score 40
-		{failed: n[2:3], wantNewDials: n[3:4]}, // then 10
+		{failed: n[2:3], wantNewDials: n[3:4]},                       // then 10
 		{failed: n[3:4], wantNewDials: n[5:6], check: func(t *testing.T, st Stats) {
 			if st.SkippedScore != 1 { // n[4] at −500
 				t.Errorf("SkippedScore %d, want 1", st.SkippedScore)
