@@ -1,13 +1,18 @@
 package p2p
 
 import (
+	"fmt"
+	"maps"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/nodedb"
+	"github.com/devp2p-go/devp2p/rlpx"
 )
 
 // A ban of a node ID is written to the peer store and is in force again
@@ -147,6 +152,41 @@ func TestReputationBan(t *testing.T) {
 		b := a.Bans()
 		if len(b) != 1 || !b[0].Auto || b[0].Reason != "policy: reputation" {
 			t.Errorf("bans %+v", b)
+		}
+	})
+}
+
+// inboundSetupFailed, the hook of failed inbound setups, bans the ID and
+// the source IP of an inbound connection whose frame MAC was bad, and an
+// IP that replayed an auth message; a timeout bans nothing.
+func TestInboundSetupFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		a := startPipeServer(t, pn, "127.0.7.5", func(c *Config) { c.NoDial = true })
+		inbound := func(ip string, id enode.ID) *conn {
+			fd, other := net.Pipe()
+			t.Cleanup(func() { fd.Close(); other.Close() })
+			remote := net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 40000))
+			return &conn{fd: newMeteredConn(&addrConn{Conn: fd, remote: remote, local: remote}), flags: inboundConn, id: id}
+		}
+		nodes := testNodes(t, 2)
+		a.inboundSetupFailed(inbound("10.5.5.1", nodes[0].ID()), readError(rlpx.ErrFrameMAC))
+		a.inboundSetupFailed(inbound("10.5.5.2", enode.ID{}),
+			fmt.Errorf("%w: %w", errEncHandshake, &rlpx.HandshakeError{Phase: "decode", Err: replayError{}}))
+		a.inboundSetupFailed(inbound("10.5.5.3", nodes[1].ID()), &PeerError{Reason: DiscReadTimeout})
+		a.inboundSetupFailed(inbound("10.5.5.4", enode.ID{}), ErrServerStopped)
+		if !a.bans.idBanned(nodes[0].ID()) || !a.bans.ipBanned(netip.MustParseAddr("10.5.5.1")) {
+			t.Error("bad MAC: ID or IP not banned")
+		}
+		if !a.bans.ipBanned(netip.MustParseAddr("10.5.5.2")) {
+			t.Error("replay: IP not banned")
+		}
+		if a.bans.idBanned(nodes[1].ID()) || a.bans.ipBanned(netip.MustParseAddr("10.5.5.3")) {
+			t.Error("timeout banned")
+		}
+		want := map[string]uint64{"hello/inbound/mac": 1, "ecies/inbound/replay": 1, "hello/inbound/timeout": 1}
+		if got := a.Stats().Failures; !maps.Equal(got, want) {
+			t.Errorf("Failures %v, want %v", got, want)
 		}
 	})
 }
