@@ -503,8 +503,8 @@ func (srv *Server) startPolicy() {
 
 // dialFailed applies the policy to a failed setup of a dialed connection.
 func (srv *Server) dialFailed(dest *enode.Node, static bool, err error) {
-	if err == nil || errors.Is(err, ErrServerStopped) {
-		return
+	if err == nil || errors.Is(err, ErrServerStopped) || srv.stopping() {
+		return // Stop closes the connections in setup: not the remote's fault
 	}
 	ps := &srv.setupFails
 	ps.countLegacy(err)
@@ -528,13 +528,24 @@ func (srv *Server) connectFailed(dest *enode.Node, static bool, err error) {
 // connection. setupConn calls it (see the report of the policy work: the
 // call is added at the merge).
 func (srv *Server) inboundSetupFailed(c *conn, err error) {
-	if err == nil || errors.Is(err, ErrServerStopped) || !c.flags.is(inboundConn) {
+	if err == nil || errors.Is(err, ErrServerStopped) || !c.flags.is(inboundConn) || srv.stopping() {
 		return
 	}
 	srv.setupFails.countLegacy(err)
 	subj := failureSubject{id: c.id, ip: netutil.AddrFromNetAddr(c.fd.RemoteAddr()).Unmap()}
 	subj.protected = c.flags.is(trustedConn) || srv.setupFails.trust[c.id]
 	srv.applyFailure(classifySetup(DirInbound, err), subj)
+}
+
+// stopping reports whether Stop has begun. srv.quit is set by Start before
+// any goroutine that calls this starts.
+func (srv *Server) stopping() bool {
+	select {
+	case <-srv.quit:
+		return true
+	default:
+		return false
+	}
 }
 
 // peerEnded applies the policy to a peer that has ended, and credits the

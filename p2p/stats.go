@@ -160,7 +160,7 @@ func (ps *policyState) snapshot() map[string]map[string]uint64 {
 // details are not known (the listener's call; setupConn calls
 // inboundSetupFailed instead once the merge adds that call).
 func (srv *Server) setupEnded(err error) {
-	if err == nil || errors.Is(err, ErrServerStopped) {
+	if err == nil || errors.Is(err, ErrServerStopped) || srv.stopping() {
 		return
 	}
 	srv.setupFails.countLegacy(err)
