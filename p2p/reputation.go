@@ -95,3 +95,16 @@ func (r *reputation) len() int {
 	defer r.mu.Unlock()
 	return r.lru.Len()
 }
+
+// Reputation returns the reputation of the node with the given ID
+// (nodedb.MinScore…nodedb.MaxScore, 0 for a node never seen), or 0 before
+// Start. See docs/peer-policy.md.
+func (srv *Server) Reputation(id enode.ID) int {
+	srv.mu.Lock()
+	running := srv.running
+	srv.mu.Unlock()
+	if !running || srv.setupFails.rep == nil {
+		return 0
+	}
+	return srv.setupFails.rep.get(id)
+}

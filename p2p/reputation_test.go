@@ -74,7 +74,7 @@ func TestReputationPersists(t *testing.T) {
 			t.Fatal("a record was made for a node that never was a peer")
 		}
 		b := startPipeServerKey(t, pn, "127.0.7.10", key, withDB)
-		if s := b.dialScore(known); s != -70 {
+		if s := b.Reputation(known); s != -70 {
 			t.Fatalf("score after restart %d", s)
 		}
 	})
