@@ -81,19 +81,19 @@ type failure struct {
 // key is the failure's key in Stats.Failures.
 func (f failure) key() string { return f.phase + "/" + f.dir + "/" + f.reason }
 
-// BackoffTier is how long the dialer leaves a node alone after a failure:
+// backoffTier is how long the dialer leaves a node alone after a failure:
 // the first backoff of the tier, doubling on each consecutive failure of the
 // same tier up to one hour (see p2p/internal/dialsched).
-type BackoffTier uint8
+type backoffTier uint8
 
 // Backoff tiers.
 const (
-	BackoffNone      BackoffTier = iota // not held against the node
-	BackoffShort                        // 30 s: could not connect
-	BackoffBusy                         // 3 min: the node is full
-	BackoffHandshake                    // 15 min: a failed handshake or a wrong identity
-	BackoffProtocol                     // 15 min: no shared capability, another version, a protocol breach
-	BackoffSelf                         // 1 h: the node is ourselves
+	backoffNone      backoffTier = iota // not held against the node
+	backoffShort                        // 30 s: could not connect
+	backoffBusy                         // 3 min: the node is full
+	backoffHandshake                    // 15 min: a failed handshake or a wrong identity
+	backoffProtocol                     // 15 min: no shared capability, another version, a protocol breach
+	backoffSelf                         // 1 h: the node is ourselves
 	numBackoffTiers
 )
 
@@ -101,7 +101,7 @@ var backoffTierNames = [numBackoffTiers]string{"none", "connect", "busy", "hands
 
 // String returns the tier's name, that of the dial scheduler's failure
 // class it selects.
-func (b BackoffTier) String() string {
+func (b backoffTier) String() string {
 	if b < numBackoffTiers {
 		return backoffTierNames[b]
 	}
@@ -109,42 +109,42 @@ func (b BackoffTier) String() string {
 }
 
 // class maps the tier to the dial scheduler's failure class.
-func (b BackoffTier) class() dialsched.FailureClass {
+func (b backoffTier) class() dialsched.FailureClass {
 	switch b {
-	case BackoffShort:
+	case backoffShort:
 		return dialsched.ClassConnect
-	case BackoffBusy:
+	case backoffBusy:
 		return dialsched.ClassBusy
-	case BackoffHandshake:
+	case backoffHandshake:
 		return dialsched.ClassHandshake
-	case BackoffProtocol:
+	case backoffProtocol:
 		return dialsched.ClassProtocol
-	case BackoffSelf:
+	case backoffSelf:
 		return dialsched.ClassSelf
 	}
 	return dialsched.ClassNone
 }
 
-// BanScope says what a ban of the policy covers.
-type BanScope uint8
+// banScope says what a ban of the policy covers.
+type banScope uint8
 
-// Ban scopes. BanIDInboundIP bans the node ID, and the IP address too when
+// Ban scopes. banIDInboundIP bans the node ID, and the IP address too when
 // the connection was inbound (an IP we dialed is the node's advertised
 // address, which an attacker could point at someone else).
 const (
-	BanNoneScope   BanScope = iota
-	BanIDScope              // the node ID
-	BanIPScope              // the IP address (inbound only)
-	BanIDInboundIP          // the ID, and the IP of an inbound connection
+	banNone        banScope = iota
+	banID                   // the node ID
+	banIP                   // the IP address (inbound only)
+	banIDInboundIP          // the ID, and the IP of an inbound connection
 )
 
 // action is what the policy does about a failure.
 type action struct {
-	backoff BackoffTier
+	backoff backoffTier
 	score   int           // reputation delta (≤ 0)
-	ban     BanScope      // what to ban
+	ban     banScope      // what to ban
 	banTTL  time.Duration // for how long
-	idTTL   time.Duration // ID ban of BanIDInboundIP, if longer than banTTL (the IP ban uses banTTL)
+	idTTL   time.Duration // ID ban of banIDInboundIP, if longer than banTTL (the IP ban uses banTTL)
 }
 
 // Ban durations of the table.
@@ -177,55 +177,55 @@ func remote(d DiscReason) string { return remoteReasonPrefix + d.String() }
 
 // severe is the action for a breach: ban the ID for an hour (and an inbound
 // IP for 10 min), drop the reputation, back off 15 min.
-var severe = action{backoff: BackoffProtocol, score: -500, ban: BanIDInboundIP, banTTL: ipBanTTL, idTTL: severeBanTTL}
+var severe = action{backoff: backoffProtocol, score: -500, ban: banIDInboundIP, banTTL: ipBanTTL, idTTL: severeBanTTL}
 
 // policyTable is the one table of the failure policy. The first row that
 // matches a failure gives its action. Every row is checked by
 // TestPolicyTable; docs/peer-policy.md lists them.
 var policyTable = []policyRule{
 	// TCP connect of a dial.
-	{phase: PhaseTCP, act: action{backoff: BackoffShort, score: -10}},
+	{phase: PhaseTCP, act: action{backoff: backoffShort, score: -10}},
 
 	// Encryption handshake.
 	{phase: PhaseECIES, reasons: []string{ReasonReplay},
-		act: action{ban: BanIPScope, banTTL: replayBanTTL}},
+		act: action{ban: banIP, banTTL: replayBanTTL}},
 	{phase: PhaseECIES, dir: DirInbound, reasons: []string{ReasonTooLarge},
-		act: action{ban: BanIPScope, banTTL: ipBanTTL}},
+		act: action{ban: banIP, banTTL: ipBanTTL}},
 	{phase: PhaseECIES, dir: DirInbound, act: action{}}, // slow or garbage clients: the listener's per-IP caps
 	{phase: PhaseECIES, dir: DirOutbound, reasons: []string{ReasonTimeout, ReasonNetwork},
-		act: action{backoff: BackoffShort, score: -10}},
-	{phase: PhaseECIES, dir: DirOutbound, act: action{backoff: BackoffHandshake, score: -50}}, // invalid: another key at that address
+		act: action{backoff: backoffShort, score: -10}},
+	{phase: PhaseECIES, dir: DirOutbound, act: action{backoff: backoffHandshake, score: -50}}, // invalid: another key at that address
 
 	// Hello and the running peer share the rows for what the remote sends.
 	{phase: PhaseHello, reasons: transportBreach, act: severe},
 	{phase: PhaseRunning, reasons: transportBreach, act: severe},
 	{reasons: []string{DiscProtocolError.String(), ReasonFlood}, act: severe},
 	{reasons: []string{DiscInvalidIdentity.String(), DiscUnexpectedIdentity.String()},
-		act: action{backoff: BackoffHandshake, score: -500, ban: BanIDInboundIP, banTTL: ipBanTTL, idTTL: severeBanTTL}},
-	{reasons: []string{DiscIncompatibleVersion.String()}, act: action{backoff: BackoffProtocol, score: -50}},
-	{reasons: []string{DiscSubprotocolError.String()}, act: action{backoff: BackoffProtocol, score: -100}},
-	{reasons: []string{DiscUselessPeer.String()}, act: action{backoff: BackoffProtocol, score: -20}},
-	{reasons: []string{ReasonTimeout}, act: action{backoff: BackoffShort, score: -20}},
-	{reasons: []string{ReasonNetwork}, act: action{backoff: BackoffShort, score: -5}},
-	{reasons: []string{DiscSelf.String(), remote(DiscSelf)}, act: action{backoff: BackoffSelf}},
+		act: action{backoff: backoffHandshake, score: -500, ban: banIDInboundIP, banTTL: ipBanTTL, idTTL: severeBanTTL}},
+	{reasons: []string{DiscIncompatibleVersion.String()}, act: action{backoff: backoffProtocol, score: -50}},
+	{reasons: []string{DiscSubprotocolError.String()}, act: action{backoff: backoffProtocol, score: -100}},
+	{reasons: []string{DiscUselessPeer.String()}, act: action{backoff: backoffProtocol, score: -20}},
+	{reasons: []string{ReasonTimeout}, act: action{backoff: backoffShort, score: -20}},
+	{reasons: []string{ReasonNetwork}, act: action{backoff: backoffShort, score: -5}},
+	{reasons: []string{DiscSelf.String(), remote(DiscSelf)}, act: action{backoff: backoffSelf}},
 
 	// What the remote sent.
-	{reasons: remoteBusy, act: action{backoff: BackoffBusy}},
-	{reasons: remoteRefusal, act: action{backoff: BackoffProtocol, score: -20}},
-	{reasons: remoteIdentity, act: action{backoff: BackoffHandshake, score: -20}},
-	{reasons: remoteNetwork, act: action{backoff: BackoffShort}},
+	{reasons: remoteBusy, act: action{backoff: backoffBusy}},
+	{reasons: remoteRefusal, act: action{backoff: backoffProtocol, score: -20}},
+	{reasons: remoteIdentity, act: action{backoff: backoffHandshake, score: -20}},
+	{reasons: remoteNetwork, act: action{backoff: backoffShort}},
 	{reasons: remoteGone, act: action{}},
 
 	// Our own decisions that are not the remote's fault: caps, a
 	// connection the other way, our quitting, an operator's request. A
 	// node we dialed while full is left alone for a while.
 	{phase: PhaseAdmission, dir: DirOutbound, reasons: []string{DiscTooManyPeers.String(), DiscAlreadyConnected.String()},
-		act: action{backoff: BackoffBusy}},
+		act: action{backoff: backoffBusy}},
 	{reasons: []string{DiscTooManyPeers.String(), DiscAlreadyConnected.String(), DiscQuitting.String(),
 		DiscRequested.String()}, act: action{}},
 
 	// Anything else.
-	{act: action{backoff: BackoffShort, score: -5}},
+	{act: action{backoff: backoffShort, score: -5}},
 }
 
 // lookupRule returns the index of the first row matching f.
@@ -574,19 +574,19 @@ func (srv *Server) applyFailure(f failure, subj failureSubject) {
 		return // not started
 	}
 	autoBans := !ps.cfg.NoAutoBans && !subj.protected
-	if autoBans && act.ban != BanNoneScope {
+	if autoBans && act.ban != banNone {
 		reason := "policy: " + f.key()
 		ipTTL, idTTL := act.banTTL, max(act.idTTL, act.banTTL)
 		switch act.ban {
-		case BanIDScope:
+		case banID:
 			if subj.id != (enode.ID{}) {
 				srv.addBan(Ban{ID: subj.id, Reason: reason, Auto: true}, idTTL)
 			}
-		case BanIPScope:
+		case banIP:
 			if f.dir == DirInbound && subj.ip.IsValid() {
 				srv.addBan(Ban{IP: subj.ip, Reason: reason, Auto: true}, ipTTL)
 			}
-		case BanIDInboundIP:
+		case banIDInboundIP:
 			if subj.id != (enode.ID{}) {
 				srv.addBan(Ban{ID: subj.id, Reason: reason, Auto: true}, idTTL)
 			}

@@ -18,7 +18,7 @@ import (
 func TestPolicyTable(t *testing.T) {
 	t.Parallel()
 	none := action{}
-	short := action{backoff: BackoffShort, score: -10}
+	short := action{backoff: backoffShort, score: -10}
 	tests := []struct {
 		f    failure
 		want action
@@ -27,13 +27,13 @@ func TestPolicyTable(t *testing.T) {
 		{failure{PhaseTCP, DirOutbound, ReasonNetwork}, short},
 		{failure{PhaseTCP, DirOutbound, ReasonTimeout}, short},
 		// ecies
-		{failure{PhaseECIES, DirInbound, ReasonReplay}, action{ban: BanIPScope, banTTL: time.Hour}},
-		{failure{PhaseECIES, DirInbound, ReasonTooLarge}, action{ban: BanIPScope, banTTL: 10 * time.Minute}},
+		{failure{PhaseECIES, DirInbound, ReasonReplay}, action{ban: banIP, banTTL: time.Hour}},
+		{failure{PhaseECIES, DirInbound, ReasonTooLarge}, action{ban: banIP, banTTL: 10 * time.Minute}},
 		{failure{PhaseECIES, DirInbound, ReasonTimeout}, none},
 		{failure{PhaseECIES, DirInbound, ReasonInvalid}, none},
 		{failure{PhaseECIES, DirOutbound, ReasonTimeout}, short},
 		{failure{PhaseECIES, DirOutbound, ReasonNetwork}, short},
-		{failure{PhaseECIES, DirOutbound, ReasonInvalid}, action{backoff: BackoffHandshake, score: -50}},
+		{failure{PhaseECIES, DirOutbound, ReasonInvalid}, action{backoff: backoffHandshake, score: -50}},
 		// transport breaches after the encryption handshake
 		{failure{PhaseHello, DirInbound, ReasonMAC}, severe},
 		{failure{PhaseHello, DirOutbound, ReasonTooLarge}, severe},
@@ -43,32 +43,32 @@ func TestPolicyTable(t *testing.T) {
 		{failure{PhaseHello, DirInbound, "breach of protocol"}, severe},
 		{failure{PhaseRunning, DirInbound, ReasonFlood}, severe},
 		{failure{PhaseHello, DirInbound, "unexpected identity"},
-			action{backoff: BackoffHandshake, score: -500, ban: BanIDInboundIP, banTTL: 10 * time.Minute, idTTL: time.Hour}},
-		{failure{PhaseHello, DirOutbound, "incompatible p2p protocol version"}, action{backoff: BackoffProtocol, score: -50}},
-		{failure{PhaseRunning, DirOutbound, "subprotocol error"}, action{backoff: BackoffProtocol, score: -100}},
-		{failure{PhaseAdmission, DirOutbound, "useless peer"}, action{backoff: BackoffProtocol, score: -20}},
-		{failure{PhaseRunning, DirInbound, ReasonTimeout}, action{backoff: BackoffShort, score: -20}},
-		{failure{PhaseRunning, DirOutbound, ReasonNetwork}, action{backoff: BackoffShort, score: -5}},
-		{failure{PhaseAdmission, DirOutbound, "connected to self"}, action{backoff: BackoffSelf}},
+			action{backoff: backoffHandshake, score: -500, ban: banIDInboundIP, banTTL: 10 * time.Minute, idTTL: time.Hour}},
+		{failure{PhaseHello, DirOutbound, "incompatible p2p protocol version"}, action{backoff: backoffProtocol, score: -50}},
+		{failure{PhaseRunning, DirOutbound, "subprotocol error"}, action{backoff: backoffProtocol, score: -100}},
+		{failure{PhaseAdmission, DirOutbound, "useless peer"}, action{backoff: backoffProtocol, score: -20}},
+		{failure{PhaseRunning, DirInbound, ReasonTimeout}, action{backoff: backoffShort, score: -20}},
+		{failure{PhaseRunning, DirOutbound, ReasonNetwork}, action{backoff: backoffShort, score: -5}},
+		{failure{PhaseAdmission, DirOutbound, "connected to self"}, action{backoff: backoffSelf}},
 		// what the remote sent
-		{failure{PhaseHello, DirOutbound, "remote:too many peers"}, action{backoff: BackoffBusy}},
-		{failure{PhaseRunning, DirOutbound, "remote:already connected"}, action{backoff: BackoffBusy}},
-		{failure{PhaseHello, DirOutbound, "remote:useless peer"}, action{backoff: BackoffProtocol, score: -20}},
-		{failure{PhaseRunning, DirInbound, "remote:breach of protocol"}, action{backoff: BackoffProtocol, score: -20}},
-		{failure{PhaseHello, DirOutbound, "remote:unexpected identity"}, action{backoff: BackoffHandshake, score: -20}},
-		{failure{PhaseHello, DirOutbound, "remote:read timeout"}, action{backoff: BackoffShort}},
-		{failure{PhaseRunning, DirOutbound, "remote:unknown"}, action{backoff: BackoffShort}},
+		{failure{PhaseHello, DirOutbound, "remote:too many peers"}, action{backoff: backoffBusy}},
+		{failure{PhaseRunning, DirOutbound, "remote:already connected"}, action{backoff: backoffBusy}},
+		{failure{PhaseHello, DirOutbound, "remote:useless peer"}, action{backoff: backoffProtocol, score: -20}},
+		{failure{PhaseRunning, DirInbound, "remote:breach of protocol"}, action{backoff: backoffProtocol, score: -20}},
+		{failure{PhaseHello, DirOutbound, "remote:unexpected identity"}, action{backoff: backoffHandshake, score: -20}},
+		{failure{PhaseHello, DirOutbound, "remote:read timeout"}, action{backoff: backoffShort}},
+		{failure{PhaseRunning, DirOutbound, "remote:unknown"}, action{backoff: backoffShort}},
 		{failure{PhaseRunning, DirOutbound, "remote:client quitting"}, none},
 		{failure{PhaseHello, DirInbound, "remote:disconnect requested"}, none},
 		// our own decisions
-		{failure{PhaseAdmission, DirOutbound, "too many peers"}, action{backoff: BackoffBusy}},
-		{failure{PhaseAdmission, DirOutbound, "already connected"}, action{backoff: BackoffBusy}},
+		{failure{PhaseAdmission, DirOutbound, "too many peers"}, action{backoff: backoffBusy}},
+		{failure{PhaseAdmission, DirOutbound, "already connected"}, action{backoff: backoffBusy}},
 		{failure{PhaseAdmission, DirInbound, "too many peers"}, none},
 		{failure{PhaseRunning, DirInbound, "already connected"}, none},
 		{failure{PhaseRunning, DirOutbound, "client quitting"}, none},
 		{failure{PhaseRunning, DirOutbound, "disconnect requested"}, none},
 		// the rest
-		{failure{PhaseHello, DirOutbound, ReasonUnknown}, action{backoff: BackoffShort, score: -5}},
+		{failure{PhaseHello, DirOutbound, ReasonUnknown}, action{backoff: backoffShort, score: -5}},
 	}
 	hit := make([]bool, len(policyTable))
 	for _, tc := range tests {
@@ -139,8 +139,8 @@ func TestPolicyAttacks(t *testing.T) {
 			continue
 		}
 		a := lookupAction(tc.f)
-		banID := a.ban == BanIDScope || a.ban == BanIDInboundIP
-		banIP := a.ban == BanIPScope || a.ban == BanIDInboundIP
+		banID := a.ban == banID || a.ban == banIDInboundIP
+		banIP := a.ban == banIP || a.ban == banIDInboundIP
 		if banID != tc.banID || banIP != tc.banIP || (a.score < 0) != tc.penalty {
 			t.Errorf("%s (%s): action %+v, want ID ban %v, IP ban %v, penalty %v", tc.attack, tc.key, a, tc.banID, tc.banIP, tc.penalty)
 		}
@@ -203,7 +203,7 @@ func TestPolicyRunningTiers(t *testing.T) {
 		for _, dir := range []string{DirInbound, DirOutbound} {
 			run := lookupAction(failure{PhaseRunning, dir, r}).backoff
 			hello := lookupAction(failure{PhaseHello, dir, r}).backoff
-			if run != hello && (run > BackoffShort || hello > BackoffShort) {
+			if run != hello && (run > backoffShort || hello > backoffShort) {
 				t.Errorf("%s/%s: running tier %v, hello tier %v", dir, r, run, hello)
 			}
 		}
