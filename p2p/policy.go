@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -232,20 +233,11 @@ var policyTable = []policyRule{
 func lookupRule(f failure) int {
 	for i, r := range policyTable {
 		if (r.phase == "" || r.phase == f.phase) && (r.dir == "" || r.dir == f.dir) &&
-			(r.reasons == nil || contains(r.reasons, f.reason)) {
+			(r.reasons == nil || slices.Contains(r.reasons, f.reason)) {
 			return i
 		}
 	}
 	return len(policyTable) - 1 // the last row matches everything
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // lookupAction returns the action for f.
