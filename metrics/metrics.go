@@ -28,7 +28,12 @@
 //	p2p_dials_in_flight                gauge    dials under way
 //	p2p_dial_backoff_nodes             gauge    nodes held back after failed dials
 //	p2p_dial_candidates_skipped_total{why}
-//	                                   counter  candidates not dialed (backoff, other)
+//	                                   counter  candidates not dialed (backoff, score, subnet,
+//	                                            banned, other)
+//	p2p_failures_total{phase,direction,reason}
+//	                                   counter  failed setups and ended peers as the peer policy
+//	                                            classifies them (docs/peer-policy.md)
+//	p2p_bans                           gauge    bans in force (IDs and IPs)
 //	p2p_discovery_packets_total{direction,type}
 //	                                   counter  discovery v4 datagrams by packet type
 //	p2p_discovery_bytes_total{direction}

@@ -170,6 +170,17 @@ p2p_dials_total{kind="static",result="succeeded"} 1
 	if rlpx < 1 {
 		t.Errorf("no rlpx handshake failure in the series")
 	}
+	// The policy's counters: the dead node's TCP connect, the garbage
+	// handshake.
+	if v := gatherLabeled(t, reg, "p2p_failures_total", "phase", "tcp"); v < 1 {
+		t.Errorf("p2p_failures_total{phase=\"tcp\"} = %v", v)
+	}
+	if v := gatherLabeled(t, reg, "p2p_failures_total", "phase", "ecies"); v < 1 {
+		t.Errorf("p2p_failures_total{phase=\"ecies\"} = %v", v)
+	}
+	expectSeries(t, reg, `
+p2p_bans 0
+`)
 
 	// A discovery ping from srv2.
 	if _, err := srv2.DiscoveryV4().Ping(srv1.Self()); err != nil {

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/devp2p-go/devp2p/discover"
@@ -29,8 +31,15 @@ var (
 	backedOffDesc = prometheus.NewDesc("p2p_dial_backoff_nodes",
 		"Nodes the dial scheduler holds back after failed dials.", nil, nil)
 	dialSkippedDesc = prometheus.NewDesc("p2p_dial_candidates_skipped_total",
-		"Dial candidates not dialed, by why: backoff, or another check (connected, self, restricted, …).",
+		"Dial candidates not dialed, by why: backoff, score (reputation below the dial threshold), "+
+			"subnet (its subnet had its share of outbound peers), banned, or another check (connected, self, restricted, …).",
 		[]string{"why"}, nil)
+	failuresDesc = prometheus.NewDesc("p2p_failures_total",
+		"Failed connection setups and ended peers by phase (tcp, ecies, hello, admission, running), "+
+			"direction (inbound, outbound) and reason, as the peer policy classifies them (docs/peer-policy.md).",
+		[]string{"phase", "direction", "reason"}, nil)
+	bansDesc = prometheus.NewDesc("p2p_bans",
+		"Bans in force, one per banned node ID or IP address.", nil, nil)
 
 	discPacketsDesc = prometheus.NewDesc("p2p_discovery_packets_total",
 		"Discovery v4 datagrams by direction and packet type (unknown: inbound datagrams of no known type).",
@@ -66,6 +75,7 @@ var (
 // statsDescs are the descriptors of the Stats series.
 var statsDescs = []*prometheus.Desc{
 	pendingDesc, handshakeFailDesc, dialsDesc, dialFailDesc, dialingDesc, backedOffDesc, dialSkippedDesc,
+	failuresDesc, bansDesc,
 	discPacketsDesc, discBytesDesc, discDropsDesc, discTimeoutsDesc, discWriteErrDesc, discTableDesc,
 	discValidatedDesc, peerStoreDesc, protoMsgsDesc, protoBytesDesc,
 }
@@ -105,7 +115,18 @@ func collectStats(ch chan<- prometheus.Metric, st p2p.ServerStats) {
 	gauge(dialingDesc, st.Dials.Dialing)
 	gauge(backedOffDesc, st.Dials.BackedOff)
 	counter(dialSkippedDesc, st.Dials.SkippedBackoff, "backoff")
+	counter(dialSkippedDesc, st.Dials.SkippedScore, "score")
+	counter(dialSkippedDesc, st.Dials.SkippedSubnet, "subnet")
+	counter(dialSkippedDesc, st.Dials.SkippedBanned, "banned")
 	counter(dialSkippedDesc, st.Dials.Discarded, "other")
+	for key, n := range st.Failures {
+		if phase, rest, ok := strings.Cut(key, "/"); ok {
+			if dir, reason, ok := strings.Cut(rest, "/"); ok {
+				counter(failuresDesc, n, phase, dir, reason)
+			}
+		}
+	}
+	gauge(bansDesc, st.Bans)
 
 	if d := st.Discovery; d != nil {
 		collectDiscovery(ch, d, gauge, counter)

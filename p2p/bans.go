@@ -15,6 +15,12 @@ import (
 // banned IP address is closed by the listener before any cryptography and
 // never dialed. Every ban ends at its expiry. The listener, the run loop and
 // the dial scheduler read the list concurrently.
+//
+// Bans of node IDs are persisted: the peer store writes their end into the
+// node's peer record (nodedb.PeerRecord.BanUntil), and Start loads the bans
+// still in force from the node database. Bans of IP addresses live in
+// memory only. The policy's automatic bans (Ban.Auto) go through the same
+// list.
 
 // maxBans bounds the number of bans held. When it is reached, the ban that
 // ends first is replaced.
@@ -174,11 +180,14 @@ func (l *banList) count() int {
 // (if valid), and disconnects connected peers with that ID or from that IP
 // with DiscUselessPeer. reason is shown by Bans. It does nothing before
 // Start.
+//
+// A ban of an ID is written to the peer store and survives a restart with
+// the same node database.
 func (srv *Server) BanNode(id enode.ID, ip netip.Addr, ttl time.Duration, reason string) {
 	if srv.bans == nil || ttl <= 0 {
 		return
 	}
-	srv.bans.add(Ban{ID: id, IP: ip, Reason: reason}, ttl)
+	srv.addBan(Ban{ID: id, IP: ip, Reason: reason}, ttl)
 	ip = ip.Unmap()
 	srv.doPeerOp(func(peers map[enode.ID]*Peer) {
 		for _, p := range peers {
@@ -191,12 +200,52 @@ func (srv *Server) BanNode(id enode.ID, ip netip.Addr, ttl time.Duration, reason
 }
 
 // Unban lifts the bans of id (if not zero) and ip (if valid) and reports
-// whether there were any.
+// whether there were any. The ban of id is cleared in the peer store too.
 func (srv *Server) Unban(id enode.ID, ip netip.Addr) bool {
 	if srv.bans == nil {
 		return false
 	}
+	if id != (enode.ID{}) {
+		if st := srv.setupFails.store.Load(); st != nil {
+			st.banChanged(id, time.Time{})
+		}
+	}
 	return srv.bans.remove(id, ip)
+}
+
+// addBan adds b for ttl and persists a ban of an ID. It does not
+// disconnect anyone, so the run loop may call it.
+func (srv *Server) addBan(b Ban, ttl time.Duration) {
+	srv.bans.add(b, ttl)
+	if b.ID == (enode.ID{}) {
+		return
+	}
+	until := time.Now().Add(ttl)
+	if st := srv.setupFails.store.Load(); st != nil {
+		st.banChanged(b.ID, until)
+	} else if srv.nodedb != nil {
+		// Before the peer store runs (a ban during Start).
+		persistBan(srv.nodedb, b.ID, until)
+	}
+	srv.log.Debug("Banned node", "id", b.ID, "ip", b.IP, "ttl", ttl, "reason", b.Reason, "auto", b.Auto)
+}
+
+// loadBans adds the bans of IDs in force in the node database. It runs at
+// Start.
+func (srv *Server) loadBans() {
+	now := time.Now()
+	n := 0
+	for _, r := range srv.nodedb.Peers() {
+		if !r.Banned(now) {
+			continue
+		}
+		b := Ban{ID: r.ID, Reason: "restored from the node database", Node: r.Node}
+		srv.bans.add(b, r.BanUntil.Sub(now))
+		n++
+	}
+	if n > 0 {
+		srv.log.Debug("Restored bans", "count", n)
+	}
 }
 
 // Bans returns the bans in force, one entry per banned ID or IP.

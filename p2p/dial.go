@@ -1,28 +1,43 @@
 package p2p
 
 import (
-	"errors"
 	"net"
 
 	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/nodedb"
 	"github.com/devp2p-go/devp2p/p2p/internal/dialsched"
 )
 
 // setupDialScheduler creates the dial scheduler (p2p/internal/dialsched)
 // and adds the static nodes. It always exists, so the run loop can report
 // peers to it; with NoDial its outbound target is zero and it dials nothing.
+// The policy (policy.go) gives it reputation as the candidates' score,
+// the bans, the subnets for outbound diversity and the anchors to dial
+// first.
 func (srv *Server) setupDialScheduler() {
+	pol := srv.setupFails.cfg
+	limits := srv.cfg.Limits
 	cfg := dialsched.Config{
-		Self:           srv.localnode.ID(),
-		MaxDialPeers:   srv.limits.maxOutbound,
-		MaxActiveDials: srv.cfg.maxActiveDials,
-		NetRestrict:    srv.cfg.NetRestrict,
-		Resolver:       srv.dialResolver(),
-		Dialer:         srv.cfg.dialer,
-		Bootnodes:      srv.cfg.BootstrapNodes,
-		Classify:       classifyError,
-		Log:            srv.log,
-		Clock:          srv.cfg.clock,
+		Self:              srv.localnode.ID(),
+		MaxDialPeers:      srv.limits.maxOutbound,
+		MaxActiveDials:    srv.cfg.maxActiveDials,
+		NetRestrict:       srv.cfg.NetRestrict,
+		Resolver:          srv.dialResolver(),
+		Dialer:            srv.cfg.dialer,
+		Bootnodes:         srv.cfg.BootstrapNodes,
+		Classify:          classifyError,
+		Log:               srv.log,
+		Clock:             srv.cfg.clock,
+		Score:             srv.dialScore,
+		MinScore:          pol.DialThreshold,
+		Banned:            srv.dialBanned,
+		Subnet:            limits.subnet,
+		MaxDialsPerSubnet: limits.MaxOutboundPerSubnet,
+		TrustedOnly:       limits.TrustedOnly,
+		Trusted:           srv.dialTrusted,
+		Priority:          srv.setupFails.anchors,
+		PriorityWait:      pol.AnchorWait,
+		ConnectFailed:     srv.connectFailed,
 	}
 	it := srv.cfg.nodeSource
 	if it == nil {
@@ -34,6 +49,28 @@ func (srv *Server) setupDialScheduler() {
 	}
 }
 
+// anchorNodes returns the anchors of earlier runs that may be dialed, at
+// most the outbound target.
+func (srv *Server) anchorNodes() []*enode.Node {
+	if srv.limits.maxOutbound == 0 || srv.setupFails.cfg.MaxAnchors == 0 {
+		return nil
+	}
+	var out []*enode.Node
+	for _, r := range srv.nodedb.BestOutboundPeers(srv.setupFails.cfg.MaxAnchors) {
+		if r.Anchor && usableAnchor(r) && !srv.dialBanned(r.Node) {
+			out = append(out, r.Node)
+		}
+	}
+	if len(out) > 0 {
+		srv.log.Debug("Dialing anchors first", "count", len(out))
+	}
+	return out[:min(len(out), srv.limits.maxOutbound)]
+}
+
+func usableAnchor(r *nodedb.PeerRecord) bool {
+	return r.Node != nil && r.Node.TCP() != 0 && r.Node.IPAddr().IsValid()
+}
+
 // setupDialed is the scheduler's SetupFunc.
 func (srv *Server) setupDialed(fd net.Conn, dest *enode.Node, static bool) error {
 	flags := dynDialedConn
@@ -41,48 +78,9 @@ func (srv *Server) setupDialed(fd net.Conn, dest *enode.Node, static bool) error
 		flags = staticDialedConn
 	}
 	err := srv.setupConn(fd, flags, dest)
-	srv.setupEnded(err)
+	srv.dialFailed(dest, static, err)
 	if srv.cfg.dialDone != nil {
 		srv.cfg.dialDone(dest, err)
 	}
 	return err
-}
-
-// classifyError maps the error that ended a dial, a setup or a peer to the
-// scheduler's failure classes, which choose the backoff.
-func classifyError(err error) dialsched.FailureClass {
-	var d DiscReason
-	switch {
-	case err == nil, errors.Is(err, ErrServerStopped):
-		return dialsched.ClassNone
-	case errors.Is(err, errEncHandshake):
-		if isNetError(err) {
-			// Closed or reset during the handshake: most likely a full
-			// node that refuses without cryptography, or a dead one.
-			return dialsched.ClassConnect
-		}
-		return dialsched.ClassHandshake
-	case errors.As(err, &d):
-		switch d {
-		case DiscTooManyPeers, DiscAlreadyConnected:
-			return dialsched.ClassBusy
-		case DiscUselessPeer, DiscProtocolError, DiscIncompatibleVersion, DiscSubprotocolError:
-			return dialsched.ClassProtocol
-		case DiscInvalidIdentity, DiscUnexpectedIdentity:
-			return dialsched.ClassHandshake
-		case DiscSelf:
-			return dialsched.ClassSelf
-		case DiscNetworkError, DiscReadTimeout:
-			return dialsched.ClassConnect
-		default: // requested, quitting, unknown codes
-			return dialsched.ClassNone
-		}
-	}
-	return dialsched.DefaultClassify(err)
-}
-
-// isNetError reports whether err comes from the network rather than from
-// the bytes received.
-func isNetError(err error) bool {
-	return dialsched.DefaultClassify(err) == dialsched.ClassConnect
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 
@@ -151,7 +152,8 @@ func (srv *Server) setupDiscovery() error {
 }
 
 // dialCandidates makes the dynamic dial candidates of the scheduler: the
-// best outbound peers of earlier runs first, each once, then discovery's
+// best outbound peers of earlier runs first (except the anchors, which the
+// scheduler dials before any candidate), each once, then discovery's
 // random walk mixed with the test hook's source. It returns nil if there
 // is none.
 func (srv *Server) dialCandidates() enode.Iterator {
@@ -174,7 +176,12 @@ func (srv *Server) dialCandidates() enode.Iterator {
 		}
 		rest = mix
 	}
+	// The anchors are the scheduler's priority dials; the other best
+	// outbound peers of earlier runs come first here.
 	first := restartPeers(srv.nodedb, restartPeersFactor*srv.limits.maxOutbound)
+	first = slices.DeleteFunc(first, func(n *enode.Node) bool {
+		return slices.ContainsFunc(srv.setupFails.anchors, func(a *enode.Node) bool { return a.ID() == n.ID() })
+	})
 	if len(first) == 0 {
 		return rest
 	}

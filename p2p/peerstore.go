@@ -1,7 +1,9 @@
 package p2p
 
 import (
+	"bytes"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +17,10 @@ import (
 // dropped, and a goroutine of its own (storeLoop) writes the peer's record
 // (nodedb.PeerRecord) into the node database, so that the run loop never
 // waits for the disk. The same goroutine runs the database's periodic upkeep
-// (nodedb.DB.Maintain). At Start, the best outbound peers of earlier runs
-// are read from the store and dialed before any discovery candidate.
+// (nodedb.DB.Maintain). It also writes reputation and bans, and elects the
+// anchors. At Start, the anchors and then the best outbound peers of
+// earlier runs are read from the store and dialed before any discovery
+// candidate.
 
 // Peer records of peers not seen for peerRecordLifetime are deleted
 // (anchors and banned peers are kept), checked every peerExpireInterval,
@@ -31,8 +35,20 @@ const (
 // held in memory without bound.
 const maxStoreQueue = 4096
 
+// Kinds of storeOp.
+const (
+	opSession = iota // a session started or ended
+	opScore          // the reputation changed
+	opBan            // a ban was set or lifted
+)
+
 // storeOp is one update of the peer store.
 type storeOp struct {
+	kind     int
+	score    int       // opScore
+	banUntil time.Time // opBan; zero: lifted
+	stopping bool      // opSession: ended by the server's Stop
+
 	added  bool // session started; else ended
 	id     enode.ID
 	node   *enode.Node // the dialed record; nil for inbound peers
@@ -49,9 +65,16 @@ type peerStore struct {
 	clock    mclock.Clock
 	maintain time.Duration
 
-	mu      sync.Mutex // guards queue and closed
+	mu      sync.Mutex // guards queue, closed, policy and srvQuit
 	queue   []storeOp
 	closed  bool
+	policy  Policy          // anchors; set by setPolicy
+	srvQuit <-chan struct{} // closed by the server's Stop
+
+	// Owned by loop: the outbound sessions running (and those ended by
+	// Stop), and the current anchors (nil until loaded).
+	live    map[enode.ID]liveSession
+	anchors map[enode.ID]bool
 	wake    chan struct{} // cap 1
 	quit    chan struct{}
 	done    chan struct{}
@@ -69,9 +92,50 @@ func newPeerStore(db *nodedb.DB, log *slog.Logger, clock mclock.Clock, maintain 
 		wake:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
+		live:     make(map[enode.ID]liveSession),
 	}
 	go s.loop()
 	return s
+}
+
+// liveSession is an outbound session the store knows to be running.
+type liveSession struct {
+	start time.Time
+}
+
+// setPolicy sets the anchor settings and the server's quit channel, which
+// tells the sessions ended by Stop.
+func (s *peerStore) setPolicy(p Policy, quit <-chan struct{}) {
+	s.mu.Lock()
+	s.policy, s.srvQuit = p, quit
+	s.mu.Unlock()
+}
+
+// scoreChanged records id's new reputation (in its record, if it has one).
+// It does not block.
+func (s *peerStore) scoreChanged(id enode.ID, score int) {
+	s.push(storeOp{kind: opScore, id: id, score: score})
+}
+
+// banChanged records the end of id's ban; zero lifts it. It does not block.
+func (s *peerStore) banChanged(id enode.ID, until time.Time) {
+	s.push(storeOp{kind: opBan, id: id, banUntil: until})
+}
+
+// stopping reports whether the server is stopping.
+func (s *peerStore) stopping() bool {
+	s.mu.Lock()
+	q := s.srvQuit
+	s.mu.Unlock()
+	if q == nil {
+		return false
+	}
+	select {
+	case <-q:
+		return true
+	default:
+		return false
+	}
 }
 
 // peerAdded records the start of p's session. Called by the run loop; it
@@ -88,11 +152,12 @@ func (s *peerStore) peerAdded(p *Peer, flags connFlag) {
 // does not block.
 func (s *peerStore) peerDropped(p *Peer, flags connFlag, err error) {
 	op := storeOp{
-		id:     p.ID(),
-		dialed: flags.dialed(),
-		at:     time.Now(),
-		dur:    p.Lifetime(),
-		reason: DiscReasonFor(err).String(),
+		id:       p.ID(),
+		dialed:   flags.dialed(),
+		at:       time.Now(),
+		dur:      p.Lifetime(),
+		reason:   DiscReasonFor(err).String(),
+		stopping: s.stopping(),
 	}
 	if flags.dialed() {
 		op.node = p.Node()
@@ -141,6 +206,7 @@ func (s *peerStore) loop() {
 			s.writeQueued()
 		case <-timer.C():
 			now := time.Now()
+			s.electAnchors(now)
 			if _, err := s.db.Maintain(now); err != nil {
 				s.log.Warn("Node database upkeep failed", "err", err)
 			}
@@ -155,6 +221,7 @@ func (s *peerStore) loop() {
 			timer.Reset(s.maintain)
 		case <-s.quit:
 			s.writeQueued()
+			s.electAnchors(time.Now())
 			return
 		}
 	}
@@ -178,6 +245,24 @@ func (s *peerStore) writeQueued() {
 
 // apply folds one update into the peer's stored record.
 func (s *peerStore) apply(op *storeOp) {
+	switch op.kind {
+	case opScore:
+		if r, ok := s.db.Peer(op.id); ok && int(r.Score) != op.score {
+			r.Score = int32(op.score)
+			s.put(r)
+		}
+		return
+	case opBan:
+		s.putBan(op.id, op.banUntil)
+		return
+	}
+	if op.dialed {
+		if op.added {
+			s.live[op.id] = liveSession{start: op.at}
+		} else if !op.stopping {
+			delete(s.live, op.id)
+		}
+	}
 	r, ok := s.db.Peer(op.id)
 	if !ok {
 		r = &nodedb.PeerRecord{ID: op.id}
@@ -211,12 +296,117 @@ func (s *peerStore) apply(op *storeOp) {
 		// listening endpoint (the connection's port is ephemeral).
 		r.Node = dn
 	}
+	s.put(r)
+}
+
+// put writes r and counts the write.
+func (s *peerStore) put(r *nodedb.PeerRecord) {
 	if err := s.db.PutPeer(r); err != nil {
 		s.failed.Add(1)
-		s.log.Debug("Peer store write failed", "id", op.id, "err", err)
+		s.log.Debug("Peer store write failed", "id", r.ID, "err", err)
 		return
 	}
 	s.written.Add(1)
+}
+
+// putBan writes the end of id's ban into its record, making a record if
+// there is none and the ban is in force.
+func (s *peerStore) putBan(id enode.ID, until time.Time) {
+	r, ok := s.db.Peer(id)
+	switch {
+	case ok && r.BanUntil.Equal(until):
+		return
+	case !ok && until.IsZero():
+		return
+	case !ok:
+		r = &nodedb.PeerRecord{ID: id, Node: s.db.Node(id)}
+	}
+	r.BanUntil = until
+	s.put(r)
+}
+
+// persistBan writes a ban straight into db, for bans made before the peer
+// store runs.
+func persistBan(db *nodedb.DB, id enode.ID, until time.Time) {
+	r, ok := db.Peer(id)
+	if !ok {
+		r = &nodedb.PeerRecord{ID: id, Node: db.Node(id)}
+	}
+	r.BanUntil = until
+	db.PutPeer(r)
+}
+
+// Anchors: the outbound peers connected longest, at least
+// Policy.AnchorMinAge, up to Policy.MaxAnchors of them, are marked as
+// anchors in their records (nodedb.PeerRecord.Anchor), and the others lose
+// the mark. Only sessions we dialed count: a peer that connected to us may
+// be an attacker's node that sought us out. The election runs with the
+// store's upkeep (every few seconds) and when the store closes at Stop,
+// where the sessions Stop ended count as still running. While no outbound
+// peer qualifies, the anchors of earlier runs are kept, so that a restart
+// that has not reconnected yet does not forget them. After a restart the
+// anchors are dialed before any other candidate.
+
+// electAnchors marks the anchors. It runs on loop.
+func (s *peerStore) electAnchors(now time.Time) {
+	s.mu.Lock()
+	p := s.policy
+	s.mu.Unlock()
+	if p.MaxAnchors <= 0 || p.AnchorMinAge <= 0 {
+		return // no policy set (tests of the store alone), or anchors off
+	}
+	if s.anchors == nil {
+		s.anchors = make(map[enode.ID]bool)
+		for _, r := range s.db.Peers() {
+			if r.Anchor {
+				s.anchors[r.ID] = true
+			}
+		}
+	}
+	type cand struct {
+		id    enode.ID
+		start time.Time
+	}
+	var cands []cand
+	for id, ls := range s.live {
+		if now.Sub(ls.start) >= p.AnchorMinAge {
+			cands = append(cands, cand{id, ls.start})
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if c := a.start.Compare(b.start); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.id[:], b.id[:])
+	})
+	elected := make(map[enode.ID]bool)
+	for _, c := range cands[:min(len(cands), p.MaxAnchors)] {
+		elected[c.id] = true
+	}
+	for id := range s.anchors {
+		if !elected[id] {
+			s.setAnchor(id, false)
+		}
+	}
+	for id := range elected {
+		if !s.anchors[id] {
+			s.setAnchor(id, true)
+		}
+	}
+	s.anchors = elected
+}
+
+func (s *peerStore) setAnchor(id enode.ID, on bool) {
+	r, ok := s.db.Peer(id)
+	if !ok || r.Anchor == on {
+		return
+	}
+	r.Anchor = on
+	s.put(r)
+	s.log.Debug("Anchor changed", "id", id, "anchor", on)
 }
 
 // restartPeers returns the nodes to dial first after a restart: the best

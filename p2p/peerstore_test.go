@@ -194,3 +194,106 @@ func TestPeerStoreExpiry(t *testing.T) {
 		}
 	})
 }
+
+// The outbound peers connected longest (at least AnchorMinAge, up to
+// MaxAnchors) are marked as anchors while the server runs and at Stop;
+// inbound peers never are. After a restart the anchors are dialed before
+// any other candidate, and other candidates wait until the anchor dials
+// have ended.
+func TestPeerStoreAnchors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		db, err := nodedb.Open("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		echo := func(c *Config) { c.Protocols = []Protocol{echoProto("echo", 1)} }
+		b := startPipeServer(t, pn, "127.0.2.32", echo)
+		c := startPipeServer(t, pn, "127.0.2.33", echo)
+		d := startPipeServer(t, pn, "127.0.2.34", echo)
+		e := startPipeServer(t, pn, "127.0.2.35", echo)
+		in := startPipeServer(t, pn, "127.0.2.36", echo)
+		keyA := newTestKey(t)
+		setTestPolicy(keyA, Policy{MaxAnchors: 2, AnchorMinAge: time.Minute, AnchorWait: time.Minute})
+		a := startPipeServerKey(t, pn, "127.0.2.31", keyA, func(cfg *Config) {
+			cfg.NodeDB = db
+			cfg.Protocols = []Protocol{echoProto("echo", 1)}
+			cfg.nodeSource = enode.IterNodes([]*enode.Node{b.node, c.node})
+		})
+		anchors := func() (ids []enode.ID) {
+			for _, r := range db.Peers() {
+				if r.Anchor {
+					ids = append(ids, r.ID)
+				}
+			}
+			sortIDs(ids)
+			return ids
+		}
+		ids := func(ns ...*testNode) []enode.ID {
+			var out []enode.ID
+			for _, n := range ns {
+				out = append(out, n.localnode.ID())
+			}
+			sortIDs(out)
+			return out
+		}
+		synctest.Wait()
+		in.AddPeer(a.Self()) // an inbound peer of a, the longest connected
+		synctest.Wait()
+		time.Sleep(30 * time.Second)
+		a.AddPeer(d.node) // dialed 30 s after b and c
+		synctest.Wait()
+		if got := anchors(); len(got) != 0 {
+			t.Fatalf("anchors after 30 s: %v, want none", got)
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if got, want := anchors(), ids(b, c); !slices.Equal(got, want) {
+			t.Fatalf("anchors %v, want b and c %v", got, want)
+		}
+		c.Stop() // c leaves: d takes its place
+		time.Sleep(2 * nodeDBMaintainInterval)
+		synctest.Wait()
+		if got, want := anchors(), ids(b, d); !slices.Equal(got, want) {
+			t.Fatalf("anchors %v, want b and d %v", got, want)
+		}
+		a.Stop()
+		if got, want := anchors(), ids(b, d); !slices.Equal(got, want) {
+			t.Fatalf("anchors after Stop %v, want b and d %v", got, want)
+		}
+
+		// Restart: b and d first, e (a discovery candidate) after their
+		// dials have ended.
+		var (
+			mu     sync.Mutex
+			dialed []enode.ID
+		)
+		startPipeServerKey(t, pn, "127.0.2.31", keyA, func(cfg *Config) {
+			cfg.NodeDB = db
+			cfg.Protocols = []Protocol{echoProto("echo", 1)}
+			cfg.nodeSource = enode.IterNodes([]*enode.Node{e.node})
+			inner := cfg.dialer
+			cfg.dialer = dialerFunc(func(ctx context.Context, n *enode.Node) (net.Conn, error) {
+				mu.Lock()
+				dialed = append(dialed, n.ID())
+				mu.Unlock()
+				return inner.Dial(ctx, n)
+			})
+		})
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(dialed) < 3 {
+			t.Fatalf("dialed %v after restart", dialed)
+		}
+		first := slices.Clone(dialed[:2])
+		sortIDs(first)
+		if want := ids(b, d); !slices.Equal(first, want) {
+			t.Fatalf("first dials after restart %v, want the anchors %v", first, want)
+		}
+		if !slices.Contains(dialed[2:], e.localnode.ID()) {
+			t.Fatalf("dials after restart %v: e missing", dialed)
+		}
+	})
+}

@@ -188,9 +188,11 @@ func (srv *Server) Start() (err error) {
 	if err := srv.setupDiscovery(); err != nil {
 		return err
 	}
+	srv.setupPolicy()
 	srv.cfg.nodeSource = srv.dialCandidates()
 	srv.setupDialScheduler()
 	srv.store = newPeerStore(srv.nodedb, srv.log, cfg.clock, cfg.maintainEvery)
+	srv.startPolicy()
 	srv.traffic = newProtoTrafficSet(srv.cfg.Protocols)
 
 	srv.running = true
@@ -325,6 +327,7 @@ func (srv *Server) run() {
 			"duration", pd.p.Lifetime(), "peercount", len(peers), "reason", DiscReasonFor(pd.err),
 			"remote", pd.remoteRequested, "err", pd.err)
 		srv.store.peerDropped(pd.p, flags, pd.err)
+		srv.peerEnded(pd)
 		srv.emitDrop(pd, flags)
 	}
 	removePeer := func(pd peerDrop) {

@@ -3,7 +3,6 @@ package p2p
 import (
 	"errors"
 	"net"
-	"sync"
 
 	"github.com/devp2p-go/devp2p/discover"
 	"github.com/devp2p-go/devp2p/enode"
@@ -31,6 +30,19 @@ type ServerStats struct {
 	// handshake one of "timeout", "network" and "invalid". Setups cut
 	// short by Stop are not counted.
 	HandshakeFailures map[string]map[string]uint64 `json:"handshakeFailures"`
+
+	// Failures counts every failed connection setup and every ended peer
+	// by "phase/direction/reason" (see docs/peer-policy.md for the closed
+	// sets: phases tcp, ecies, hello, admission, running; directions
+	// inbound, outbound; reasons the disconnect reason texts, "remote:"
+	// and the text for those the remote sent, and timeout, network,
+	// invalid, mac, too-large, snappy, frame, replay, flood, unknown).
+	// Setups and peers cut short by Stop count as "client quitting" or
+	// not at all.
+	Failures map[string]uint64 `json:"failures"`
+
+	// Bans is the number of bans in force (one per banned ID or IP).
+	Bans int `json:"bans"`
 
 	// Discovery is a snapshot of discovery v4, with its table size
 	// (Discovery.TableNodes); nil when discovery is off.
@@ -76,6 +88,9 @@ type DialStats struct {
 	Failures map[string]uint64 `json:"failures"`
 
 	SkippedBackoff uint64 `json:"skippedBackoff"` // candidates skipped because backed off
+	SkippedScore   uint64 `json:"skippedScore"`   // candidates dropped for a reputation below Policy.DialThreshold
+	SkippedSubnet  uint64 `json:"skippedSubnet"`  // candidates dropped because their subnet had its share of outbound peers
+	SkippedBanned  uint64 `json:"skippedBanned"`  // candidates dropped because banned
 	Discarded      uint64 `json:"discarded"`      // candidates failing another check
 	BackedOff      int    `json:"backedOff"`      // nodes backed off now
 	Dialing        int    `json:"dialing"`        // dials in flight
@@ -109,29 +124,29 @@ const (
 	stageCheckpoint2 = "checkpoint 2"
 )
 
-// setupFailures counts failed setups by phase and reason.
-type setupFailures struct {
-	mu sync.Mutex
-	m  map[string]map[string]uint64
+// setupFailures is the state of the failure policy (policy.go): the
+// failure counters, reputation and settings. Server.setupFails holds it.
+type setupFailures = policyState
+
+// countLegacy counts a failed setup in HandshakeFailures.
+func (ps *policyState) countLegacy(err error) {
+	phase, reason := setupFailure(err)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.legacy == nil {
+		ps.legacy = make(map[string]map[string]uint64)
+	}
+	if ps.legacy[phase] == nil {
+		ps.legacy[phase] = make(map[string]uint64)
+	}
+	ps.legacy[phase][reason]++
 }
 
-func (f *setupFailures) add(phase, reason string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = make(map[string]map[string]uint64)
-	}
-	if f.m[phase] == nil {
-		f.m[phase] = make(map[string]uint64)
-	}
-	f.m[phase][reason]++
-}
-
-func (f *setupFailures) snapshot() map[string]map[string]uint64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make(map[string]map[string]uint64, len(f.m))
-	for phase, reasons := range f.m {
+func (ps *policyState) snapshot() map[string]map[string]uint64 {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make(map[string]map[string]uint64, len(ps.legacy))
+	for phase, reasons := range ps.legacy {
 		cp := make(map[string]uint64, len(reasons))
 		for r, n := range reasons {
 			cp[r] = n
@@ -141,14 +156,15 @@ func (f *setupFailures) snapshot() map[string]map[string]uint64 {
 	return out
 }
 
-// setupEnded counts a failed setup. It is called with the result of every
-// setupConn.
+// setupEnded counts a failed setup of an accepted connection whose
+// details are not known (the listener's call; setupConn calls
+// inboundSetupFailed instead once the merge adds that call).
 func (srv *Server) setupEnded(err error) {
-	if err == nil || errors.Is(err, ErrServerStopped) {
+	if err == nil || errors.Is(err, ErrServerStopped) || srv.stopping() {
 		return
 	}
-	phase, reason := setupFailure(err)
-	srv.setupFails.add(phase, reason)
+	srv.setupFails.countLegacy(err)
+	srv.setupFails.count(classifySetup(DirInbound, err))
 }
 
 // setupFailure tells the phase in which a setup failed and why.
@@ -205,6 +221,10 @@ func (srv *Server) Stats() ServerStats {
 	}
 	st.Dials = dialStats(ds.Stats())
 	st.HandshakeFailures = srv.setupFails.snapshot()
+	st.Failures = srv.setupFails.countsSnapshot()
+	if srv.bans != nil {
+		st.Bans = srv.bans.count()
+	}
 	st.Protocols = traffic.snapshot()
 	if store != nil {
 		st.PeerStore = PeerStoreStats{
@@ -241,6 +261,9 @@ func dialStats(s dialsched.Stats) DialStats {
 		Bootnode:       DialCounts(s.Bootnode),
 		Failures:       make(map[string]uint64, len(s.Failures)),
 		SkippedBackoff: s.SkippedBackoff,
+		SkippedScore:   s.SkippedScore,
+		SkippedSubnet:  s.SkippedSubnet,
+		SkippedBanned:  s.SkippedBanned,
 		Discarded:      s.Discarded,
 		BackedOff:      s.BackedOff,
 		Dialing:        s.Dialing,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -71,7 +72,68 @@ type Config struct {
 	// Rand chooses among static nodes. Nil means a generator seeded from
 	// crypto/rand. It is used only on the scheduler's goroutine.
 	Rand *rand.Rand
+
+	// Score, if not nil, rates a dynamic candidate (higher is better, 0
+	// for an unknown node). Of the candidates in the window (up to
+	// CandidateWindow read from the iterator) the best-scored are dialed
+	// first; candidates scoring below MinScore are dropped. It is called
+	// only on the scheduler's goroutine and must be fast.
+	Score func(enode.ID) int
+
+	// MinScore is the least Score of a dynamic candidate that is dialed.
+	// It is used only with Score.
+	MinScore int
+
+	// Banned, if not nil, reports whether a node must not be dialed (a
+	// ban of its ID or IP). It applies to every dial, static nodes
+	// included, and is called only on the scheduler's goroutine.
+	Banned func(*enode.Node) bool
+
+	// Subnet, if not nil, returns the subnet of an IP for
+	// MaxDialsPerSubnet, and false for IPs that are not counted (exempt
+	// ranges).
+	Subnet func(netip.Addr) (netip.Prefix, bool)
+
+	// MaxDialsPerSubnet, if positive, bounds the dynamic dialed peers plus
+	// dynamic dials in flight of one subnet (see Subnet). A candidate of a
+	// full subnet is dropped and counted (Stats.SkippedSubnet). Static
+	// nodes are exempt and not counted.
+	MaxDialsPerSubnet int
+
+	// TrustedOnly disables dynamic and bootnode dials; of the static
+	// nodes only those Trusted accepts are dialed.
+	TrustedOnly bool
+
+	// Trusted reports whether a node is trusted, for TrustedOnly. Nil
+	// means none is.
+	Trusted func(enode.ID) bool
+
+	// Priority nodes (the anchors of earlier runs) are dialed before any
+	// iterator candidate, as dynamic dials: the iterator is not read until
+	// each of them has been dialed and its dial has ended, or PriorityWait
+	// has passed since the scheduler started.
+	Priority []*enode.Node
+
+	// PriorityWait bounds how long Priority holds back the iterator. Zero
+	// means DefaultPriorityWait.
+	PriorityWait time.Duration
+
+	// ConnectFailed, if not nil, is told of every dial whose TCP connect
+	// failed (not of those cut short by Stop). It is called on the
+	// scheduler's goroutine and must not block.
+	ConnectFailed func(n *enode.Node, static bool, err error)
 }
+
+// DefaultPriorityWait is how long the dials of Config.Priority may hold
+// back iterator candidates when Config.PriorityWait is zero: long enough
+// for a TCP connect and both handshakes to a live node (a dead one fails
+// its connect within DefaultDialTimeout, but its slot is not held that
+// long).
+const DefaultPriorityWait = 5 * time.Second
+
+// CandidateWindow is the number of iterator candidates the scheduler reads
+// ahead of its free slots, to pick the best-scored among them.
+const CandidateWindow = 8
 
 func (cfg Config) withDefaults() Config {
 	if cfg.MaxActiveDials <= 0 {
@@ -82,6 +144,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Classify == nil {
 		cfg.Classify = DefaultClassify
+	}
+	if cfg.PriorityWait <= 0 {
+		cfg.PriorityWait = DefaultPriorityWait
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()

@@ -38,12 +38,32 @@
 // Order. Each turn starts static dials first (chosen at random among the
 // static nodes that may be dialed now, up to MaxActiveDials), then, while the node has had no peer
 // at all for BootnodeFallback, one bootnode dial (bootnodes are tried one at
-// a time, in rotation), and finally dynamic dials from the iterator.
+// a time, in rotation), then the Config.Priority nodes (the anchors of
+// earlier runs), and finally dynamic dials from the iterator. Until every
+// priority node has been dialed and its dial has ended, or
+// Config.PriorityWait has passed, the iterator is not read.
+//
+// Preference. Iterator candidates go into a window of up to CandidateWindow
+// (the reader runs ahead of the free slots by that many). Each turn drops
+// the window's candidates that fail the checks and dials the best by
+// Config.Score (ties in order of arrival), as many as slots are free; the
+// rest wait for the next free slot. Candidates scoring below
+// Config.MinScore are dropped, so the same few dead or hostile nodes are not
+// dialed over and over: their failures lower their score (the server's
+// reputation) besides backing them off.
+//
+// Diversity. With Config.Subnet and MaxDialsPerSubnet, a dynamic candidate
+// whose subnet already has that many dynamic dialed peers and dynamic dials
+// in flight is dropped (and counted). Static nodes and bootnodes are exempt
+// and not counted. With Config.TrustedOnly nothing is dialed but static nodes
+// that Config.Trusted accepts.
 //
 // Checks. A node is dialed only if, in this order: it is not ourselves; it
 // has a TCP port; it is not being dialed; it is not connected; it has no
-// pending inbound connection; its IP is inside Config.NetRestrict; its last
-// dial started more than HistoryExpiration ago; and it is not backed off.
+// pending inbound connection; its IP is inside Config.NetRestrict; it is not
+// banned (Config.Banned); its last dial started more than HistoryExpiration
+// ago; and it is not backed off. Iterator candidates must also not be static
+// nodes, must have room in their subnet and must score at least MinScore.
 // The history interval is a little longer than the 30 s for which a remote
 // throttles repeated inbound connections from one IP.
 //

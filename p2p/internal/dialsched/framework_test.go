@@ -177,8 +177,12 @@ func (dt *dialTest) waitIdle() Stats {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		itIdle := dt.it.idle() // before Stats: a delivered node is then handled
+		// The blocked dials are counted before and after Stats: a dial
+		// that starts (and blocks) after the snapshot must not make up
+		// for one in the snapshot that has just ended.
+		before := dt.dialer.numBlocked()
 		st := dt.sched.Stats()
-		if (itIdle || st.FreeSlots <= 0) && st.Dialing == dt.dialer.numBlocked() {
+		if blocked := dt.dialer.numBlocked(); (itIdle || st.FreeSlots <= 0) && st.Dialing == blocked && blocked == before {
 			return st
 		}
 		if time.Now().After(deadline) {

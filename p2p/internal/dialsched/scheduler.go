@@ -1,9 +1,12 @@
 package dialsched
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +29,10 @@ var (
 	errRecentlyDialed   = errors.New("recently dialed")
 	errBackedOff        = errors.New("backed off")
 	errStatic           = errors.New("is a static node")
+	errBanned           = errors.New("banned")
+	errSubnetFull       = errors.New("subnet has its share of dialed peers")
+	errLowScore         = errors.New("score below the dial threshold")
+	errNotTrusted       = errors.New("not trusted (trusted-only mode)")
 )
 
 // Static node errors:
@@ -76,11 +83,29 @@ type Scheduler struct {
 	bootRetry    mclock.AbsTime // earliest end of a bootnode backoff, 0 if none
 	noPeersSince mclock.AbsTime // when the peer set last became empty
 
+	// window holds iterator candidates read but not dialed yet; the
+	// best-scored are dialed first.
+	window []*enode.Node
+
+	// Subnet diversity: dynamic dialed peers and dynamic dials in flight
+	// per subnet, and the subnet of each such peer.
+	subnetCount map[netip.Prefix]int
+	peerSubnet  map[enode.ID]netip.Prefix
+
+	// Priority nodes not yet dialed, those being dialed, and the end of
+	// the time they may hold back the iterator.
+	priority        []*enode.Node
+	priorityDialing map[enode.ID]bool
+	priorityEnd     mclock.AbsTime
+
 	alarm         *mclock.Alarm
 	counts        [numKinds]DialCounts
 	failures      [numClasses]uint64
 	skipped       uint64 // candidates skipped because backed off
 	discarded     uint64 // candidates failing other checks
+	skippedScore  uint64 // candidates dropped for a low score
+	skippedSubnet uint64 // candidates dropped because their subnet was full
+	skippedBanned uint64 // candidates dropped because banned
 	lastStatsLog  mclock.AbsTime
 	triedSinceLog int
 }
@@ -127,7 +152,7 @@ func newScheduler(cfg Config, setup SetupFunc) *Scheduler {
 		cfg:            cfg,
 		setup:          setup,
 		done:           make(chan struct{}),
-		nodesIn:        make(chan *enode.Node),
+		nodesIn:        make(chan *enode.Node, CandidateWindow),
 		doneCh:         make(chan *dialTask),
 		addStaticCh:    make(chan *enode.Node),
 		remStaticCh:    make(chan *enode.Node),
@@ -145,6 +170,18 @@ func newScheduler(cfg Config, setup SetupFunc) *Scheduler {
 		alarm:          mclock.NewAlarm(cfg.Clock),
 		noPeersSince:   now,
 		lastStatsLog:   now,
+
+		subnetCount:     make(map[netip.Prefix]int),
+		peerSubnet:      make(map[enode.ID]netip.Prefix),
+		priorityDialing: make(map[enode.ID]bool),
+	}
+	for _, n := range cfg.Priority {
+		if n != nil {
+			s.priority = append(s.priority, n)
+		}
+	}
+	if len(s.priority) > 0 {
+		s.priorityEnd = now.Add(cfg.PriorityWait)
 	}
 	for _, n := range cfg.Bootnodes {
 		if n != nil {
@@ -245,8 +282,17 @@ func (s *Scheduler) loop(it enode.Iterator) {
 		s.wake.popDue(now, s.updateStaticPool)
 		s.startStaticDials(s.freeStaticSlots())
 		slots := s.freeDialSlots() // counts the static dials just started
+		if s.cfg.TrustedOnly {
+			slots = min(slots, 0)
+		}
 		slots -= s.startBootnodeDial(slots, now)
-		if slots > 0 && it != nil {
+		slots -= s.startPriorityDials(slots)
+		hold := s.holdIterator(now)
+		if !hold && slots > 0 && it != nil {
+			s.drainCandidates()
+			slots -= s.dialFromWindow(slots)
+		}
+		if !hold && slots > 0 && it != nil && len(s.window) < CandidateWindow {
 			nodesCh = s.nodesIn
 		} else {
 			nodesCh = nil // stop pulling candidates from discovery
@@ -259,8 +305,8 @@ func (s *Scheduler) loop(it enode.Iterator) {
 		statsReq = statsReq[:0]
 
 		select {
-		case n := <-nodesCh: // from readNodes
-			s.handleCandidate(n)
+		case n := <-nodesCh: // from readNodes; dialed at the top
+			s.window = append(s.window, n)
 		case t := <-s.doneCh: // from a dial goroutine
 			s.taskDone(t)
 		case ev := <-s.addPeerCh: // PeerAdded
@@ -344,6 +390,9 @@ func (s *Scheduler) checkDial(n *enode.Node, static bool) error {
 	if s.cfg.NetRestrict != nil && ip.IsValid() && !s.cfg.NetRestrict.Contains(ip) {
 		return errNetRestrict
 	}
+	if s.cfg.Banned != nil && s.cfg.Banned(n) {
+		return errBanned
+	}
 	if s.history.contains(id) {
 		return errRecentlyDialed
 	}
@@ -360,22 +409,152 @@ func backoffLimit(static bool) time.Duration {
 	return MaxBackoff
 }
 
-// handleCandidate dials a node from the iterator if it passes the checks.
-func (s *Scheduler) handleCandidate(n *enode.Node) {
-	err := s.checkDial(n, false)
-	if err == nil && s.static[n.ID()] != nil {
-		err = errStatic // dialed from the static pool
+// checkCandidate returns an error if the iterator candidate n must not be
+// dialed now.
+func (s *Scheduler) checkCandidate(n *enode.Node) error {
+	if err := s.checkDial(n, false); err != nil {
+		return err
 	}
+	if s.static[n.ID()] != nil {
+		return errStatic // dialed from the static pool
+	}
+	if s.subnetFull(n) {
+		return errSubnetFull
+	}
+	if s.cfg.Score != nil && s.cfg.Score(n.ID()) < s.cfg.MinScore {
+		return errLowScore
+	}
+	return nil
+}
+
+// dropCandidate counts a candidate that is not dialed.
+func (s *Scheduler) dropCandidate(n *enode.Node, err error) {
 	switch err {
-	case nil:
-		s.startDial(&dialTask{kind: kindDynamic, id: n.ID(), dest: n})
-		return
 	case errBackedOff:
 		s.skipped++
+	case errLowScore:
+		s.skippedScore++
+	case errSubnetFull:
+		s.skippedSubnet++
+	case errBanned:
+		s.skippedBanned++
 	default:
 		s.discarded++
 	}
 	s.cfg.Log.Log(s.ctx, levelTrace, "Discarding dial candidate", "id", n.ID(), "addr", nodeAddr(n), "err", err)
+}
+
+// drainCandidates moves the candidates readNodes has delivered into the
+// window, without waiting.
+func (s *Scheduler) drainCandidates() {
+	for len(s.window) < CandidateWindow {
+		select {
+		case n := <-s.nodesIn:
+			s.window = append(s.window, n)
+		default:
+			return
+		}
+	}
+}
+
+// dialFromWindow drops the window's candidates that fail the checks and
+// dials the best-scored of the others, up to slots of them, in order of
+// arrival among equal scores. The rest stay in the window.
+func (s *Scheduler) dialFromWindow(slots int) (started int) {
+	if len(s.window) == 0 || slots <= 0 {
+		return 0
+	}
+	type cand struct {
+		n     *enode.Node
+		score int
+	}
+	cands := make([]cand, 0, len(s.window))
+	for _, n := range s.window {
+		if err := s.checkCandidate(n); err != nil {
+			s.dropCandidate(n, err)
+			continue
+		}
+		c := cand{n: n}
+		if s.cfg.Score != nil {
+			c.score = s.cfg.Score(n.ID())
+		}
+		cands = append(cands, c)
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return cmp.Compare(b.score, a.score) })
+	rest := make([]*enode.Node, 0, len(cands))
+	for _, c := range cands {
+		if started >= slots {
+			rest = append(rest, c.n)
+			continue
+		}
+		// A dial just started may have changed the verdict (the same
+		// node twice in the window, a subnet filling up).
+		if err := s.checkCandidate(c.n); err != nil {
+			s.dropCandidate(c.n, err)
+			continue
+		}
+		s.startDial(&dialTask{kind: kindDynamic, id: c.n.ID(), dest: c.n})
+		started++
+	}
+	s.window = rest
+	return started
+}
+
+// startPriorityDials dials Priority nodes, up to slots of them.
+func (s *Scheduler) startPriorityDials(slots int) (started int) {
+	for started < slots && len(s.priority) > 0 {
+		n := s.priority[0]
+		s.priority = s.priority[1:]
+		if err := s.checkCandidate(n); err != nil {
+			s.dropCandidate(n, err)
+			continue
+		}
+		s.priorityDialing[n.ID()] = true
+		s.startDial(&dialTask{kind: kindDynamic, id: n.ID(), dest: n})
+		started++
+	}
+	return started
+}
+
+// holdIterator reports whether Priority nodes still hold back the iterator
+// candidates. When PriorityWait has passed, the Priority nodes not dialed
+// yet join the window.
+func (s *Scheduler) holdIterator(now mclock.AbsTime) bool {
+	if len(s.priority) == 0 && len(s.priorityDialing) == 0 {
+		return false
+	}
+	if now < s.priorityEnd {
+		return true
+	}
+	s.window = append(s.priority, s.window...)
+	s.priority = nil
+	clear(s.priorityDialing)
+	return false
+}
+
+// subnetFull reports whether n's subnet has MaxDialsPerSubnet dynamic
+// dialed peers and dials.
+func (s *Scheduler) subnetFull(n *enode.Node) bool {
+	p, ok := s.subnetOf(n)
+	return ok && s.subnetCount[p] >= s.cfg.MaxDialsPerSubnet
+}
+
+// subnetOf returns the subnet of n counted for MaxDialsPerSubnet.
+func (s *Scheduler) subnetOf(n *enode.Node) (netip.Prefix, bool) {
+	if s.cfg.Subnet == nil || s.cfg.MaxDialsPerSubnet <= 0 {
+		return netip.Prefix{}, false
+	}
+	ip := n.IPAddr()
+	if !ip.IsValid() {
+		return netip.Prefix{}, false
+	}
+	return s.cfg.Subnet(ip)
+}
+
+func (s *Scheduler) uncountSubnet(p netip.Prefix) {
+	if s.subnetCount[p]--; s.subnetCount[p] <= 0 {
+		delete(s.subnetCount, p)
+	}
 }
 
 // startDial records the dial and runs t on its own goroutine.
@@ -384,6 +563,12 @@ func (s *Scheduler) startDial(t *dialTask) {
 	s.history.add(t.id, now.Add(HistoryExpiration))
 	s.dialing[t.id] = t
 	s.counts[t.kind].Started++
+	if t.kind == kindDynamic {
+		if p, ok := s.subnetOf(t.dest); ok {
+			t.subnet, t.counted = p, true
+			s.subnetCount[p]++
+		}
+	}
 	s.cfg.Log.Log(s.ctx, levelTrace, "Starting dial", "id", t.id, "addr", nodeAddr(t.dest), "kind", t.kind)
 	s.wg.Add(1)
 	go s.runTask(t)
@@ -396,6 +581,16 @@ func (s *Scheduler) taskDone(t *dialTask) {
 	now := s.cfg.Clock.Now()
 	if t.kind == kindBootnode {
 		s.bootDialing = false
+	}
+	delete(s.priorityDialing, t.id)
+	if t.counted {
+		// A successful setup added the peer; the peer keeps the count
+		// until it leaves, unless it has left already.
+		if _, ok := s.peers[t.id]; ok && t.err == nil {
+			s.peerSubnet[t.id] = t.subnet
+		} else {
+			s.uncountSubnet(t.subnet)
+		}
 	}
 	if st := s.static[t.id]; st != nil && t.kind == kindStatic {
 		s.applyResolve(st, t, now)
@@ -414,6 +609,9 @@ func (s *Scheduler) taskDone(t *dialTask) {
 		// Stopped: not the node's fault.
 	case t.stage == stageDial:
 		class = ClassConnect
+		if s.cfg.ConnectFailed != nil {
+			s.cfg.ConnectFailed(t.dest, t.kind == kindStatic, t.err)
+		}
 	case t.stage == stageSetup:
 		class = s.cfg.Classify(t.err)
 	}
@@ -451,6 +649,10 @@ func (s *Scheduler) peerRemoved(ev peerEvent) {
 	if dialed {
 		s.dialPeers--
 	}
+	if p, ok := s.peerSubnet[ev.id]; ok {
+		delete(s.peerSubnet, ev.id)
+		s.uncountSubnet(p)
+	}
 	now := s.cfg.Clock.Now()
 	if len(s.peers) == 0 {
 		s.noPeersSince = now
@@ -473,6 +675,7 @@ func (s *Scheduler) rearmAlarm(now mclock.AbsTime) {
 	consider(s.history.next())
 	consider(s.wake.next())
 	consider(s.bootRetry, s.bootRetry != 0)
+	consider(s.priorityEnd, len(s.priority) > 0 || len(s.priorityDialing) > 0)
 	consider(s.noPeersSince.Add(BootnodeFallback), len(s.bootnodes) > 0 && len(s.peers) == 0)
 	if next != 0 {
 		s.alarm.Schedule(next)
@@ -511,7 +714,11 @@ type Stats struct {
 	Failures map[FailureClass]uint64
 
 	SkippedBackoff uint64 // iterator candidates skipped because backed off
+	SkippedScore   uint64 // iterator candidates dropped because Score was below MinScore
+	SkippedSubnet  uint64 // iterator candidates dropped because their subnet was full
+	SkippedBanned  uint64 // iterator candidates dropped because Banned
 	Discarded      uint64 // iterator candidates failing another check
+	Window         int    // candidates read from the iterator, not yet dialed or dropped
 
 	BackedOff   int // nodes backed off now
 	Dialing     int // dials in flight, static ones included
@@ -529,7 +736,11 @@ func (s *Scheduler) snapshot(now mclock.AbsTime, freeSlots int) Stats {
 		Bootnode:       s.counts[kindBootnode],
 		Failures:       make(map[FailureClass]uint64),
 		SkippedBackoff: s.skipped,
+		SkippedScore:   s.skippedScore,
+		SkippedSubnet:  s.skippedSubnet,
+		SkippedBanned:  s.skippedBanned,
 		Discarded:      s.discarded,
+		Window:         len(s.window) + len(s.nodesIn),
 		BackedOff:      s.backoff.active(now),
 		Dialing:        len(s.dialing),
 		FreeSlots:      freeSlots,

@@ -43,6 +43,9 @@ func (s *Scheduler) checkStatic(st *staticNode, now mclock.AbsTime) error {
 	if err := s.checkDial(st.n, true); err != nil {
 		return err
 	}
+	if s.cfg.TrustedOnly && (s.cfg.Trusted == nil || !s.cfg.Trusted(st.n.ID())) {
+		return errNotTrusted
+	}
 	if !hasAddress(st.n) {
 		if s.cfg.Resolver == nil {
 			return errNoAddress
@@ -148,7 +151,7 @@ func (st *staticNode) mayResolve(now mclock.AbsTime) bool {
 // peer for BootnodeFallback, no bootnode dial is running and a slot is free.
 func (s *Scheduler) startBootnodeDial(slots int, now mclock.AbsTime) int {
 	s.bootRetry = 0
-	if len(s.bootnodes) == 0 || slots <= 0 || s.bootDialing || len(s.peers) > 0 ||
+	if len(s.bootnodes) == 0 || slots <= 0 || s.bootDialing || len(s.peers) > 0 || s.cfg.TrustedOnly ||
 		now < s.noPeersSince.Add(BootnodeFallback) {
 		return 0
 	}

@@ -2,6 +2,7 @@ package dialsched
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/internal/mclock"
@@ -44,8 +45,10 @@ const (
 type dialTask struct {
 	kind       dialKind
 	id         enode.ID
-	dest       *enode.Node // the node to dial; replaced when a lookup finds a new record
-	mayResolve bool        // static only: a discovery lookup is allowed
+	dest       *enode.Node  // the node to dial; replaced when a lookup finds a new record
+	mayResolve bool         // static only: a discovery lookup is allowed
+	subnet     netip.Prefix // dynamic only: the subnet counted for MaxDialsPerSubnet
+	counted    bool         // subnet is counted
 
 	// Results.
 	stage      stage
