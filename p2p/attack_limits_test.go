@@ -231,6 +231,9 @@ func TestAttackPingFlood(t *testing.T) {
 			t.Fatal("flooder not dropped")
 		}
 	}
+	if got := n.Stats().Failures[PhaseRunning+"/"+DirInbound+"/"+ReasonFlood]; got != 1 {
+		t.Errorf("policy failures %v, want one running/inbound/flood", n.Stats().Failures)
+	}
 	for i := range 20 {
 		limEcho(t, good, uint(200+i))
 	}

@@ -86,6 +86,11 @@ type Config struct {
 	// mode; see Limits. The zero value gives the defaults.
 	Limits Limits
 
+	// Policy holds the settings of the peer policy: reputation, automatic
+	// bans and anchors; see Policy and docs/peer-policy.md. The zero
+	// value gives the defaults.
+	Policy Policy
+
 	// MaxPendingPeers is the number of connections that may be in their
 	// handshakes at once, inbound; the dial scheduler gets its own bound on
 	// dials in flight. Zero means 50.

@@ -348,17 +348,37 @@ func (srv *Server) Diagnostics() Diagnostics {
 
 // diagStartedAt returns when the server started, in Unix nanoseconds, or 0
 // if unknown.
-func (srv *Server) diagStartedAt() int64 { return 0 }
+func (srv *Server) diagStartedAt() int64 { return srv.startedAt.Load() }
 
-// diagTrustedCount returns the number of trusted nodes. The run loop owns
-// the trusted set, so this counts the configured ones only.
-func (srv *Server) diagTrustedCount() int { return len(srv.cfg.TrustedNodes) }
+// diagTrustedCount returns the number of trusted nodes, as the run loop
+// last published it.
+func (srv *Server) diagTrustedCount() int { return int(srv.trustedCount.Load()) }
 
 // diagListenerRejections returns the listener's rejections by reason, or nil.
-func (srv *Server) diagListenerRejections() map[string]uint64 { return nil }
+func (srv *Server) diagListenerRejections() map[string]uint64 {
+	if srv.inbound == nil {
+		return nil
+	}
+	return nilIfEmpty(srv.inbound.stats().Rejected)
+}
 
 // diagBackedOffByReason returns the backed-off nodes by reason, or nil.
-func (srv *Server) diagBackedOffByReason() map[string]int { return nil }
+func (srv *Server) diagBackedOffByReason() map[string]int {
+	ds := srv.scheduler()
+	if ds == nil {
+		return nil
+	}
+	return nilIfEmpty(dialStats(ds.Stats()).BackedOffByClass)
+}
+
+// nilIfEmpty returns m, or nil if it is empty, so that a JSON round trip
+// (omitempty) gives back the same value.
+func nilIfEmpty[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
 
 func slotUse(capacity, used int) SlotUse {
 	return SlotUse{Cap: capacity, Used: used, Free: max(capacity-used, 0)}

@@ -48,14 +48,8 @@ func (srv *Server) listenLoop() {
 
 	var lastLog time.Time
 	for {
-		select {
-		case <-slots:
-		case <-srv.quit:
-			return
-		}
 		fd, err := srv.listener.Accept()
 		if err != nil {
-			slots <- struct{}{}
 			if netutil.IsTemporaryError(err) && !errors.Is(err, net.ErrClosed) {
 				if time.Since(lastLog) > acceptErrorLogRate {
 					srv.log.Debug("Temporary accept error", "err", err)
@@ -80,11 +74,29 @@ func (srv *Server) listenLoop() {
 		if err := srv.inbound.admit(a); err != nil {
 			srv.log.Log(srv.ctx, LevelTrace, "Rejected inbound connection", "addr", fd.RemoteAddr(), "err", err)
 			fd.Close()
-			slots <- struct{}{}
 			continue
 		}
+		// Take a pending slot. With none free, the setup that has waited
+		// longest for the remote (for its auth packet, or for its Hello)
+		// gives way, so that clients which connect and then stall cannot
+		// keep new peers out; if no setup waits for the remote, wait for
+		// one to end.
+		select {
+		case <-slots:
+		default:
+			srv.inbound.closeStalled()
+			select {
+			case <-slots:
+			case <-srv.quit:
+				fd.Close()
+				srv.inbound.release(a.ip, a.subnet)
+				return
+			}
+		}
+		srv.inbound.awaitRemote(fd)
 		go func() {
-			srv.setupEnded(srv.setupConn(fd, inboundConn, nil))
+			srv.setupConn(fd, inboundConn, nil)
+			srv.inbound.remoteDone(fd)
 			srv.inbound.release(a.ip, a.subnet)
 			slots <- struct{}{}
 		}()
@@ -128,8 +140,10 @@ type inboundState struct {
 	courtesy      tokenBucket
 	evict         tokenBucket
 	rejected      [len(inboundRejections)]uint64
-	courtesyTaken uint64 // connections let through for a courtesy refusal
-	evictTaken    uint64 // connections let through for a possible eviction
+	courtesyTaken uint64     // connections let through for a courtesy refusal
+	evictTaken    uint64     // connections let through for a possible eviction
+	awaiting      []net.Conn // setups waiting for the remote, longest first
+	stalledClosed uint64     // setups closed by closeStalled
 
 	evicted atomic.Uint64 // inbound peers evicted, counted by the run loop
 }
@@ -143,6 +157,9 @@ type listenStats struct {
 	// for a courtesy refusal; EvictTries those given it because a peer
 	// could be evicted for them; Evicted the inbound peers evicted.
 	Courtesy, EvictTries, Evicted uint64
+	// StalledClosed counts setups closed because all pending slots were
+	// taken and they had waited longest for the remote.
+	StalledClosed uint64
 }
 
 // stats returns the listener's counters.
@@ -156,6 +173,7 @@ func (s *inboundState) stats() listenStats {
 		}
 	}
 	st.Courtesy, st.EvictTries, st.Evicted = s.courtesyTaken, s.evictTaken, s.evicted.Load()
+	st.StalledClosed = s.stalledClosed
 	return st
 }
 
@@ -295,4 +313,41 @@ func (s *inboundState) pruneLocked(now mclock.AbsTime) {
 			delete(s.seen, ip)
 		}
 	}
+}
+
+// awaitRemote records that the setup of fd waits for the remote: for its
+// auth packet or its Hello.
+func (s *inboundState) awaitRemote(fd net.Conn) {
+	s.mu.Lock()
+	s.awaiting = append(s.awaiting, fd)
+	s.mu.Unlock()
+}
+
+// remoteDone records that the setup of fd no longer waits for the remote.
+func (s *inboundState) remoteDone(fd net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range s.awaiting {
+		if c == fd {
+			s.awaiting = append(s.awaiting[:i], s.awaiting[i+1:]...)
+			return
+		}
+	}
+}
+
+// closeStalled closes the setup that has waited longest for the remote,
+// if any; its goroutine then ends and frees its pending slot. It reports
+// whether it closed one.
+func (s *inboundState) closeStalled() bool {
+	s.mu.Lock()
+	if len(s.awaiting) == 0 {
+		s.mu.Unlock()
+		return false
+	}
+	fd := s.awaiting[0]
+	s.awaiting = s.awaiting[1:]
+	s.stalledClosed++
+	s.mu.Unlock()
+	fd.Close()
+	return true
 }

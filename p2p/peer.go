@@ -380,7 +380,7 @@ func (p *Peer) readLoop() error {
 			return remoteDisconnect{decodeDisconnect(data)}
 		case code < baseProtoLen:
 			if !p.baseBudget.take(p.cfg.clock.Now(), baseMsgBurst, baseMsgInterval) {
-				return newPeerError(DiscProtocolError, "base protocol messages faster than one per %v", baseMsgInterval)
+				return &PeerError{Reason: DiscProtocolError, Msg: fmt.Sprintf("base protocol messages faster than one per %v", baseMsgInterval), Err: errBaseFlood}
 			}
 			switch code {
 			case pingMsg:

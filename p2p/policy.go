@@ -66,6 +66,16 @@ const (
 // remoteReasonPrefix marks the disconnect reasons the remote sent.
 const remoteReasonPrefix = "remote:"
 
+// policyError is an error that names its failure reason for the table.
+type policyError struct{ msg, reason string }
+
+func (e policyError) Error() string        { return e.msg }
+func (e policyError) PolicyReason() string { return e.reason }
+
+// errBaseFlood is the error of a peer that sent base-protocol messages
+// (pings) faster than its rate limit.
+var errBaseFlood error = policyError{"too many base protocol messages", ReasonFlood}
+
 // PolicyReasoner is implemented by errors that name their failure reason
 // for the policy table directly, such as the replay filter's (ReasonReplay)
 // and a rate limit's (ReasonFlood). Reasons outside the documented set count
@@ -426,7 +436,7 @@ func (cfg *Config) policy() Policy {
 	if p, ok := testPolicies.Load(cfg.PrivateKey); ok {
 		return p.(Policy).withDefaults()
 	}
-	return Policy{}.withDefaults()
+	return cfg.Policy.withDefaults()
 }
 
 // policyState is the policy's state in a Server: failure counters,

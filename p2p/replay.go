@@ -3,7 +3,6 @@ package p2p
 import (
 	crand "crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"sync"
 	"time"
 
@@ -38,7 +37,7 @@ const (
 // has seen recently (the rlpx handshake fails with it, wrapped in
 // errEncHandshake). Stats counts it under HandshakePhaseRLPx with the
 // reason "replay".
-var errAuthReplay = errors.New("replayed auth packet")
+var errAuthReplay error = policyError{"replayed auth packet", ReasonReplay}
 
 // replayKey is the first 128 bits of SHA-256(secret ‖ packet). The secret
 // is random per server, so a sender cannot craft a packet whose key
@@ -135,4 +134,22 @@ func (srv *Server) authFilter() func([]byte) error {
 		return nil
 	}
 	return srv.replay.check
+}
+
+// setupAuthFilter returns the auth filter of c's encryption handshake: the
+// replay filter, after noting for inbound connections that the remote has
+// sent its auth packet, so the setup no longer gives way to new
+// connections (see listenLoop).
+func (srv *Server) setupAuthFilter(c *conn) func([]byte) error {
+	f := srv.authFilter()
+	if !c.flags.is(inboundConn) {
+		return f
+	}
+	return func(packet []byte) error {
+		srv.inbound.remoteDone(c.fd.Conn)
+		if f != nil {
+			return f(packet)
+		}
+		return nil
+	}
 }

@@ -70,6 +70,8 @@ type Server struct {
 	// TCP connection and of the last inbound peer added, for diagnostics.
 	lastInboundConn atomic.Int64
 	lastInboundPeer atomic.Int64
+	startedAt       atomic.Int64    // wall-clock UnixNano of Start
+	trustedCount    atomic.Int64    // size of the run loop's trusted set
 	traffic         protoTrafficSet // per protocol name, made by Start
 
 	mu      sync.Mutex // guards following
@@ -196,6 +198,7 @@ func (srv *Server) Start() (err error) {
 	srv.traffic = newProtoTrafficSet(srv.cfg.Protocols)
 
 	srv.running = true
+	srv.startedAt.Store(time.Now().UnixNano())
 	srv.loopWG.Add(1)
 	go srv.run()
 	if srv.listener != nil {
@@ -305,10 +308,12 @@ func (srv *Server) run() {
 	for _, n := range srv.cfg.TrustedNodes {
 		trusted[n.ID()] = n
 	}
+	srv.trustedCount.Store(int64(len(trusted)))
 	publish := func(trustedChanged bool) {
 		s := &admissionSnapshot{counts: counts, trustedIPs: snap.trustedIPs, trustedNoIP: snap.trustedNoIP}
 		if trustedChanged {
 			s.trustedIPs, s.trustedNoIP = trustedIPs(slices.Collect(mapValues(trusted)))
+			srv.trustedCount.Store(int64(len(trusted)))
 		}
 		s.inbound, s.outbound = groupCounts(peers, &srv.cfg.Limits)
 		s.evictable = srv.evictable(peers, counts, seed)

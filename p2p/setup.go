@@ -40,6 +40,7 @@ func (srv *Server) setupConn(fd net.Conn, flags connFlag, dest *enode.Node) erro
 	srv.untrackSetup(c.fd)
 	if err != nil {
 		srv.closeSetup(c, err)
+		srv.inboundSetupFailed(c, err)
 		srv.log.Log(srv.ctx, setupLogLevel(err), "Connection setup failed",
 			"id", c.id, "addr", fd.RemoteAddr(), "conn", c.flags, "err", err)
 	}
@@ -57,7 +58,7 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 	c.rc = rlpx.NewConn(c.fd, remote, &rlpx.Config{
 		HandshakeTimeout: -1, // c.fd has the deadline of the whole setup
 		MaxMessageSize:   srv.cfg.MaxMessageSize,
-		AuthFilter:       srv.authFilter(),
+		AuthFilter:       srv.setupAuthFilter(c),
 	})
 	pub, err := c.rc.Handshake(srv.cfg.PrivateKey)
 	if err != nil {
@@ -74,7 +75,14 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 		// The run loop told the scheduler at checkpoint 1.
 		defer srv.dialsched.InboundCompleted(c.id)
 	}
-	if c.hello, err = srv.exchangeHello(c, pub); err != nil {
+	if c.flags.is(inboundConn) {
+		// Waiting for the remote again: the setup gives way to a new
+		// connection when the pending slots run out (see listenLoop).
+		srv.inbound.awaitRemote(c.fd.Conn)
+	}
+	c.hello, err = srv.exchangeHello(c, pub)
+	srv.inbound.remoteDone(c.fd.Conn)
+	if err != nil {
 		return err
 	}
 	c.rc.SetReadTimeout(srv.cfg.readTO)

@@ -27,7 +27,7 @@ type ServerStats struct {
 	// HandshakeFailures counts failed connection setups by phase
 	// (HandshakePhase…) and reason. The reason is the disconnect reason
 	// (its go-ethereum text) sent or received, or for the encryption
-	// handshake one of "timeout", "network" and "invalid". Setups cut
+	// handshake one of "timeout", "network", "invalid" and "replay". Setups cut
 	// short by Stop are not counted.
 	HandshakeFailures map[string]map[string]uint64 `json:"handshakeFailures"`
 
@@ -43,6 +43,11 @@ type ServerStats struct {
 
 	// Bans is the number of bans in force (one per banned ID or IP).
 	Bans int `json:"bans"`
+
+	// Listener counts what the listener refused before any cryptography,
+	// and the handshakes it allowed a full server for courtesy refusals
+	// and evictions.
+	Listener ListenerStats `json:"listener"`
 
 	// Discovery is a snapshot of discovery v4, with its table size
 	// (Discovery.TableNodes); nil when discovery is off.
@@ -94,6 +99,31 @@ type DialStats struct {
 	Discarded      uint64 `json:"discarded"`      // candidates failing another check
 	BackedOff      int    `json:"backedOff"`      // nodes backed off now
 	Dialing        int    `json:"dialing"`        // dials in flight
+
+	// BackedOffByClass splits BackedOff by the class of each node's last
+	// failure (the names of Failures).
+	BackedOffByClass map[string]int `json:"backedOffByClass"`
+}
+
+// ListenerStats are the listener's counters.
+type ListenerStats struct {
+	// Rejected counts the connections closed before any cryptography, by
+	// reason: "not in netrestrict list", "banned", "too many attempts",
+	// "too many pending handshakes from IP", "no inbound slot free" and
+	// the others of docs/limits.md.
+	Rejected map[string]uint64 `json:"rejected"`
+	// Courtesy counts connections of a full server given the handshake
+	// for a courtesy refusal (DiscTooManyPeers after checkpoint 1).
+	Courtesy uint64 `json:"courtesy"`
+	// EvictTries counts connections of a full server given the handshake
+	// because an inbound peer could be evicted for them; Evicted counts
+	// the inbound peers evicted.
+	EvictTries uint64 `json:"evictTries"`
+	Evicted    uint64 `json:"evicted"`
+	// StalledClosed counts handshakes closed to free a pending slot for a
+	// new connection: with every slot taken, the setup that had waited
+	// longest for the remote's auth packet or Hello gives way.
+	StalledClosed uint64 `json:"stalledClosed"`
 }
 
 // PeerStoreStats counts the peer store's writes.
@@ -156,22 +186,13 @@ func (ps *policyState) snapshot() map[string]map[string]uint64 {
 	return out
 }
 
-// setupEnded counts a failed setup of an accepted connection whose
-// details are not known (the listener's call; setupConn calls
-// inboundSetupFailed instead once the merge adds that call).
-func (srv *Server) setupEnded(err error) {
-	if err == nil || errors.Is(err, ErrServerStopped) || srv.stopping() {
-		return
-	}
-	srv.setupFails.countLegacy(err)
-	srv.setupFails.count(classifySetup(DirInbound, err))
-}
-
 // setupFailure tells the phase in which a setup failed and why.
 func setupFailure(err error) (phase, reason string) {
 	if errors.Is(err, errEncHandshake) || errors.Is(err, errNoPubkey) {
 		var ne net.Error
 		switch {
+		case errors.Is(err, errAuthReplay):
+			reason = ReasonReplay
 		case errors.As(err, &ne) && ne.Timeout():
 			reason = "timeout"
 		case isNetError(err):
@@ -226,6 +247,10 @@ func (srv *Server) Stats() ServerStats {
 		st.Bans = srv.bans.count()
 	}
 	st.Protocols = traffic.snapshot()
+	if srv.inbound != nil {
+		l := srv.inbound.stats()
+		st.Listener = ListenerStats{Rejected: l.Rejected, Courtesy: l.Courtesy, EvictTries: l.EvictTries, Evicted: l.Evicted, StalledClosed: l.StalledClosed}
+	}
 	if store != nil {
 		st.PeerStore = PeerStoreStats{
 			Written: store.written.Load(),
@@ -270,6 +295,10 @@ func dialStats(s dialsched.Stats) DialStats {
 	}
 	for c, n := range s.Failures {
 		d.Failures[c.String()] = n
+	}
+	d.BackedOffByClass = make(map[string]int, len(s.BackedOffByClass))
+	for c, n := range s.BackedOffByClass {
+		d.BackedOffByClass[c.String()] = n
 	}
 	return d
 }

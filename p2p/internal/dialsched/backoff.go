@@ -159,16 +159,17 @@ func (t *backoffTable) reset(id enode.ID) {
 	}
 }
 
-// active counts the nodes backed off at now.
-func (t *backoffTable) active(now mclock.AbsTime) int {
-	n := 0
+// active counts the nodes backed off at now, in all and by the class of
+// their last failure.
+func (t *backoffTable) active(now mclock.AbsTime) (n int, byClass [numClasses]int) {
 	for el := t.lru.Front(); el != nil; el = el.Next() {
 		e := el.Value.(*backoffEntry)
 		if e.at.Add(e.delay) > now {
 			n++
+			byClass[e.class]++
 		}
 	}
-	return n
+	return n, byClass
 }
 
 func (t *backoffTable) len() int { return t.lru.Len() }

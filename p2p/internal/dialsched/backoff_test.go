@@ -81,8 +81,11 @@ func TestBackoffTable(t *testing.T) {
 	if d := bt.fail(id, ClassConnect, now); d != ConnectBackoff {
 		t.Fatalf("after a quiet hour: %v", d)
 	}
-	if bt.active(now) != 1 || bt.active(now.Add(ConnectBackoff)) != 0 {
-		t.Fatal("active count wrong")
+	if n, by := bt.active(now); n != 1 || by[ClassConnect] != 1 {
+		t.Fatalf("active count %d, by class %v", n, by)
+	}
+	if n, _ := bt.active(now.Add(ConnectBackoff)); n != 0 {
+		t.Fatal("active count wrong after the backoff")
 	}
 	// Success resets.
 	bt.reset(id)

@@ -720,12 +720,13 @@ type Stats struct {
 	Discarded      uint64 // iterator candidates failing another check
 	Window         int    // candidates read from the iterator, not yet dialed or dropped
 
-	BackedOff   int // nodes backed off now
-	Dialing     int // dials in flight, static ones included
-	FreeSlots   int // dynamic dials that may still start now (negative: static peers and dials overshoot the target)
-	Peers       int // connected peers, inbound included
-	DialedPeers int // connected peers we dialed, static ones included
-	StaticNodes int // configured static nodes
+	BackedOff        int                  // nodes backed off now
+	BackedOffByClass map[FailureClass]int // BackedOff by the class of the last failure
+	Dialing          int                  // dials in flight, static ones included
+	FreeSlots        int                  // dynamic dials that may still start now (negative: static peers and dials overshoot the target)
+	Peers            int                  // connected peers, inbound included
+	DialedPeers      int                  // connected peers we dialed, static ones included
+	StaticNodes      int                  // configured static nodes
 }
 
 // snapshot runs on loop.
@@ -741,7 +742,6 @@ func (s *Scheduler) snapshot(now mclock.AbsTime, freeSlots int) Stats {
 		SkippedBanned:  s.skippedBanned,
 		Discarded:      s.discarded,
 		Window:         len(s.window) + len(s.nodesIn),
-		BackedOff:      s.backoff.active(now),
 		Dialing:        len(s.dialing),
 		FreeSlots:      freeSlots,
 		Peers:          len(s.peers),
@@ -751,6 +751,14 @@ func (s *Scheduler) snapshot(now mclock.AbsTime, freeSlots int) Stats {
 	for c, n := range s.failures {
 		if n > 0 {
 			st.Failures[FailureClass(c)] = n
+		}
+	}
+	var byClass [numClasses]int
+	st.BackedOff, byClass = s.backoff.active(now)
+	st.BackedOffByClass = make(map[FailureClass]int)
+	for c, n := range byClass {
+		if n > 0 {
+			st.BackedOffByClass[FailureClass(c)] = n
 		}
 	}
 	return st
