@@ -215,8 +215,8 @@ func TestPeerStoreAnchors(t *testing.T) {
 		e := startPipeServer(t, pn, "127.0.2.35", echo)
 		in := startPipeServer(t, pn, "127.0.2.36", echo)
 		keyA := newTestKey(t)
-		setTestPolicy(keyA, Policy{MaxAnchors: 2, AnchorMinAge: time.Minute, AnchorWait: time.Minute})
 		a := startPipeServerKey(t, pn, "127.0.2.31", keyA, func(cfg *Config) {
+			cfg.Policy = Policy{MaxAnchors: 2, AnchorMinAge: time.Minute, AnchorWait: time.Minute}
 			cfg.NodeDB = db
 			cfg.Protocols = []Protocol{echoProto("echo", 1)}
 			cfg.nodeSource = enode.IterNodes([]*enode.Node{b.node, c.node})

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/devp2p-go/devp2p/crypto"
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/netutil"
 	"github.com/devp2p-go/devp2p/nodedb"
@@ -425,17 +424,8 @@ func (p Policy) withDefaults() Policy {
 	return p
 }
 
-// testPolicies holds policies set by tests of this package, by the key of
-// the server (Config has no Policy field yet).
-var testPolicies sync.Map // *crypto.PrivateKey → Policy
-
-func setTestPolicy(key *crypto.PrivateKey, p Policy) { testPolicies.Store(key, p) }
-
 // policy returns the server's policy settings with defaults applied.
 func (cfg *Config) policy() Policy {
-	if p, ok := testPolicies.Load(cfg.PrivateKey); ok {
-		return p.(Policy).withDefaults()
-	}
 	return cfg.Policy.withDefaults()
 }
 

@@ -50,9 +50,13 @@ func TestRestartAnchors(t *testing.T) {
 	}
 
 	key := newTestKey(t)
-	setTestPolicy(key, Policy{AnchorMinAge: 200 * time.Millisecond})
 	dbPath := filepath.Join(dir, "node.db")
-	mod := func(c *Config) { slow(c); c.MaxPeers = 3 * target; c.MaxOutbound = target }
+	mod := func(c *Config) {
+		slow(c)
+		c.MaxPeers = 3 * target
+		c.MaxOutbound = target
+		c.Policy = Policy{AnchorMinAge: 200 * time.Millisecond}
+	}
 	need := (8*target + 9) / 10 // 80 %, rounded up
 
 	// First run: a fresh node, with only the bootnode.
