@@ -2,20 +2,27 @@
 // and dials RLPx connections, admits peers through checkpoints, and runs
 // sub-protocols over them.
 //
-// A connection lives like this. The listener takes a pending slot before
-// Accept and checks the source IP (NetRestrict, a per-IP throttle, a per-IP
-// pending cap, whether any inbound slot is free) before any cryptography.
-// The encryption handshake follows; at checkpoint 1 the run loop checks the
-// remote ID (self, already connected, peer caps with a bypass for trusted
-// nodes). After the Hello exchange, checkpoint 2 requires a shared
-// capability and checks the caps again, then the peer runs: its protocols
+// A connection lives like this. The listener checks the source IP before
+// any cryptography (NetRestrict, bans, trusted-only, a per-IP throttle,
+// per-IP and per-subnet pending caps, whether an inbound slot is free or
+// could be freed by evicting a peer, the subnet's share of inbound peers;
+// see Limits) and takes a pending slot, closing the setup that has waited
+// longest for its remote when none is free. The encryption handshake
+// follows, with a filter that refuses replayed auth packets; at checkpoint
+// 1 the run loop checks the remote ID (self, bans, already connected, peer
+// and subnet caps with a bypass for trusted nodes). After the Hello
+// exchange, checkpoint 2 requires a shared capability and checks the caps
+// again (evicting the weakest unprotected inbound peer for a newcomer when
+// inbound is full), then the peer runs: its protocols
 // get message codes after the 16 base codes, it is pinged every 15 s and
 // dropped after 30 s of silence. Dialing is done by a scheduler
 // (p2p/internal/dialsched) that keeps static nodes connected and fills the
 // outbound slots with candidates from discovery v4 (package discover),
 // which shares the TCP port over UDP, and, after a restart, first with the
 // best outbound peers of earlier runs, kept in the node database (package
-// nodedb) with discovery's knowledge of the network.
+// nodedb) with discovery's knowledge of the network. Every failure is
+// classified by phase, direction and reason and mapped by one table to a
+// dial backoff, a reputation change or a ban (see Policy).
 package p2p
 
 import (
