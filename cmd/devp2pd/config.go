@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,11 @@ import (
 //	[ws]                                     # … or as a table
 //	enabled = true                           # the switch --ws itself
 //	port = 8546
+//	[limits]                                 # --limits.*
+//	pendingperip = 4
+//	subnetexempt = ["lan", "203.0.113.0/24"]
+//	[policy]                                 # --policy.*
+//	bantime = "2h"
 //
 // A flag given on the command line wins over the file. Unknown keys and
 // values of the wrong type are errors that name the key.
@@ -30,7 +36,12 @@ import (
 var listFlags = map[string]bool{
 	"bootnodes": true, "staticnodes": true, "trustednodes": true,
 	"netrestrict": true, "http.vhosts": true, "ws.origins": true,
+	"limits.subnetexempt": true,
 }
+
+// tableGroups are the flag groups that dumpconfig writes as TOML tables
+// ([limits], [policy]) rather than as quoted dotted keys.
+var tableGroups = []string{"limits", "policy"}
 
 // switchKey is the member of a table that sets the switch of the same
 // name as the table: [http] enabled = true is --http.
@@ -125,6 +136,11 @@ func configValue(f cli.Flag, v any) (string, error) {
 			return strconv.FormatBool(b), nil
 		}
 		return "", fmt.Errorf("want true or false, have %s", describeTOML(v))
+	case *cli.DurationFlag:
+		if d, ok := v.(string); ok {
+			return d, nil
+		}
+		return "", fmt.Errorf("want a duration string such as \"1h\" or \"30m\", have %s", describeTOML(v))
 	}
 	name := f.Names()[0]
 	switch v := v.(type) {
@@ -212,27 +228,47 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// dumpConfig writes the node settings of ctx as a config file.
+// dumpConfig writes the node settings of ctx as a config file. The flags
+// of tableGroups go into one table each, after the other keys.
 func dumpConfig(ctx *cli.Context) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("# devp2pd configuration; keys are the flag names, see devp2pd --help.\n")
+	tables := make(map[string][]cli.Flag)
 	for _, f := range nodeFlags {
 		name := f.Names()[0]
 		if name == configFlag.Name {
 			continue
 		}
-		var v any
-		switch f.(type) {
-		case *cli.IntFlag:
-			v = ctx.Int(name)
-		case *cli.BoolFlag:
-			v = ctx.Bool(name)
-		default:
-			v = ctx.String(name)
+		if group, _, ok := strings.Cut(name, "."); ok && slices.Contains(tableGroups, group) {
+			tables[group] = append(tables[group], f)
+			continue
 		}
-		if err := toml.NewEncoder(&buf).Encode(map[string]any{name: v}); err != nil {
+		if err := toml.NewEncoder(&buf).Encode(map[string]any{name: flagValue(ctx, f)}); err != nil {
 			return nil, err
 		}
 	}
+	for _, group := range tableGroups {
+		fmt.Fprintf(&buf, "\n[%s]\n", group)
+		for _, f := range tables[group] {
+			key := strings.TrimPrefix(f.Names()[0], group+".")
+			if err := toml.NewEncoder(&buf).Encode(map[string]any{key: flagValue(ctx, f)}); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return buf.Bytes(), nil
+}
+
+// flagValue returns the value of flag f in ctx for the config file.
+func flagValue(ctx *cli.Context, f cli.Flag) any {
+	name := f.Names()[0]
+	switch f.(type) {
+	case *cli.IntFlag:
+		return ctx.Int(name)
+	case *cli.BoolFlag:
+		return ctx.Bool(name)
+	case *cli.DurationFlag:
+		return ctx.Duration(name).String()
+	}
+	return ctx.String(name)
 }

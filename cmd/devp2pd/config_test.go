@@ -1,12 +1,18 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/devp2p-go/devp2p/netutil"
+	"github.com/devp2p-go/devp2p/p2p"
 )
 
 // readTestSettings runs the app with args and returns the settings the
@@ -102,6 +108,16 @@ var configErrorTests = []struct {
 	{"stun", `nat = "stun"`, `stun is not supported`},
 	{"bad verbosity", `verbosity = 9`, `key "verbosity" in config file`},
 	{"syntax", "port = \n", "line 1"},
+	{"limits table unknown key", "[limits]\npendingperipp = 2", `unknown key "limits.pendingperipp" (did you mean "limits.pendingperip"?)`},
+	{"limits int as string", "[limits]\nsubnetv4 = \"16\"", `key "limits.subnetv4": want an integer, have string "16"`},
+	{"limits bad subnetv4", "[limits]\nsubnetv4 = 40", `invalid key "limits.subnetv4" in config file ` + "%FILE%" + ` value 40: want a prefix length of 1 to 32`},
+	{"limits zero pendingperip", "[limits]\npendingperip = 0", `key "limits.pendingperip" in config file`},
+	{"limits bad exempt", "[limits]\nsubnetexempt = [\"lan\", \"10.1.0.0/33\"]", `key "limits.subnetexempt" in config file`},
+	{"limits empty exempt", "[limits]\nsubnetexempt = []", `use 'none' for no exempt networks`},
+	{"limits evict as string", "[limits]\nevict = \"no\"", `key "limits.evict": want true or false, have string "no"`},
+	{"policy duration as int", "[policy]\nbantime = 3600", `key "policy.bantime": want a duration string such as "1h" or "30m", have integer 3600`},
+	{"policy bad duration", "[policy]\nbantime = \"an hour\"", `key "policy.bantime": invalid value "an hour"`},
+	{"policy threshold range", "[policy]\nbanthreshold = 10", `invalid key "policy.banthreshold" in config file ` + "%FILE%" + ` value 10: want a reputation of -1000 to -1`},
 }
 
 func TestConfigFileErrors(t *testing.T) {
@@ -109,8 +125,9 @@ func TestConfigFileErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.config)
 			_, err := readTestSettings(t, "--config", path)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			want := strings.ReplaceAll(tc.want, "%FILE%", path)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want one containing %q", err, want)
 			}
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("error %q does not name the file", err)
@@ -155,6 +172,23 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--port", "-1"}, "invalid --port value -1"},
 		{[]string{"--http.port", "65536"}, "invalid --http.port value 65536"},
 		{[]string{"--maxpeers", "-3"}, "invalid --maxpeers value -3"},
+		{[]string{"--maxinbound", "-1"}, "invalid --maxinbound value -1: must not be negative"},
+		{[]string{"--maxoutbound", "-1"}, "invalid --maxoutbound value -1: must not be negative"},
+		{[]string{"--limits.pendingperip", "0"}, "invalid --limits.pendingperip value 0: want at least 1, or -1 for no limit"},
+		{[]string{"--limits.pendingpersubnet", "-2"}, "invalid --limits.pendingpersubnet value -2: want a limit, or -1 for no limit"},
+		{[]string{"--limits.inboundpersubnet", "-5"}, "invalid --limits.inboundpersubnet value -5"},
+		{[]string{"--limits.outboundpersubnet", "-5"}, "invalid --limits.outboundpersubnet value -5"},
+		{[]string{"--limits.subnetv4", "0"}, "invalid --limits.subnetv4 value 0: want a prefix length of 1 to 32"},
+		{[]string{"--limits.subnetv6", "129"}, "invalid --limits.subnetv6 value 129: want a prefix length of 1 to 128"},
+		{[]string{"--limits.subnetexempt", "10.0.0.0/8,none"}, `invalid --limits.subnetexempt value "10.0.0.0/8,none": 'none' cannot be part of a list`},
+		{[]string{"--limits.subnetexempt", "lan,10.0.0.0"}, `invalid --limits.subnetexempt value "lan,10.0.0.0"`},
+		{[]string{"--limits.subnetexempt", ""}, `invalid --limits.subnetexempt value "": empty; use 'none'`},
+		{[]string{"--limits.evict", "false"}, "unknown command \"false\""}, // bool flags take =false
+		{[]string{"--policy.anchors", "-1"}, "invalid --policy.anchors value -1: must not be negative"},
+		{[]string{"--policy.banthreshold", "0"}, "invalid --policy.banthreshold value 0: want a reputation of -1000 to -1"},
+		{[]string{"--policy.dialthreshold", "-1001"}, "invalid --policy.dialthreshold value -1001: want a reputation of -1000 to -1"},
+		{[]string{"--policy.bantime", "0s"}, "invalid --policy.bantime value 0s: want a positive duration"},
+		{[]string{"--policy.bantime", "soon"}, `invalid value "soon" for flag -policy.bantime`},
 		{[]string{"--port", "abc"}, `invalid value "abc" for flag -port`},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
@@ -177,11 +211,15 @@ func TestDataDirUnwritable(t *testing.T) {
 }
 
 func TestDumpConfigRoundTrip(t *testing.T) {
-	out, _, err := runApp(t, "--port", "31000", "--http", "--bootnodes", "enode://"+strings.Repeat("3", 128)+"@10.0.0.3:30303", "dumpconfig")
+	out, _, err := runApp(t, "--port", "31000", "--http", "--bootnodes", "enode://"+strings.Repeat("3", 128)+"@10.0.0.3:30303",
+		"--maxinbound", "30", "--limits.pendingperip", "6", "--limits.subnetexempt", "lan,203.0.113.0/24", "--limits.evict=false",
+		"--policy.bantime", "90m", "--policy.autobans=false", "dumpconfig")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"port = 31000", "http = true", `"http.port" = 8545`, `nat = "none"`} {
+	for _, line := range []string{"port = 31000", "http = true", `"http.port" = 8545`, `nat = "none"`, "maxinbound = 30",
+		"\n[limits]\npendingperip = 6", "pendingpersubnet = 8", `subnetexempt = "lan,203.0.113.0/24"`, "evict = false",
+		"\n[policy]\nanchors = 4", "autobans = false", `bantime = "1h30m0s"`, "dialthreshold = -200"} {
 		if !strings.Contains(out, line+"\n") {
 			t.Errorf("dumpconfig lacks %q:\n%s", line, out)
 		}
@@ -190,8 +228,12 @@ func TestDumpConfigRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dumpconfig output does not load: %v\n%s", err, out)
 	}
-	if s.port != 31000 || !s.http || !strings.Contains(s.bootnodes, "10.0.0.3") {
+	if s.port != 31000 || !s.http || !strings.Contains(s.bootnodes, "10.0.0.3") || s.maxInbound != 30 ||
+		s.pendingPerIP != 6 || s.subnetExempt != "lan,203.0.113.0/24" || s.evict || s.autoBans || s.banTime != 90*time.Minute {
 		t.Errorf("round trip lost settings: %+v", s)
+	}
+	if strings.Count(out, "[limits]") != 1 || strings.Count(out, "[policy]") != 1 || strings.Contains(out, `"limits.`) {
+		t.Errorf("dumpconfig does not group the limits and policy settings in one table each:\n%s", out)
 	}
 }
 
@@ -203,5 +245,161 @@ func TestEditDistance(t *testing.T) {
 		if d := editDistance(tc.a, tc.b); d != tc.d {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, d, tc.d)
 		}
+	}
+}
+
+// testP2PConfig returns the server config of the settings of args.
+func testP2PConfig(t *testing.T, args ...string) p2p.Config {
+	t.Helper()
+	args = append([]string{"--nodekeyhex", strings.Repeat("11", 32), "--datadir", t.TempDir()}, args...)
+	s, err := readTestSettings(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := s.p2pConfig(newLogger(new(syncBuffer), 0, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// Without the flags, the limits and policy are p2p's defaults.
+func TestLimitsPolicyDefaults(t *testing.T) {
+	cfg := testP2PConfig(t)
+	wantLimits := p2p.Limits{
+		MaxPendingPerIP:     defaultPendingPerIP,
+		MaxPendingPerSubnet: defaultPendingPerSubnet,
+		SubnetBitsV4:        defaultSubnetV4,
+		SubnetBitsV6:        defaultSubnetV6,
+		EvictInbound:        boolPtr(true),
+	}
+	if !reflect.DeepEqual(cfg.Limits, wantLimits) {
+		t.Errorf("Limits = %+v, want %+v", cfg.Limits, wantLimits)
+	}
+	wantPolicy := p2p.Policy{
+		BanThreshold:     defaultBanThreshold,
+		ReputationBanTTL: defaultBanTime,
+		DialThreshold:    defaultDialThreshold,
+		MaxAnchors:       defaultAnchors,
+	}
+	if cfg.Policy != wantPolicy {
+		t.Errorf("Policy = %+v, want %+v", cfg.Policy, wantPolicy)
+	}
+	if cfg.MaxInbound != 0 || cfg.MaxOutbound != 0 {
+		t.Errorf("MaxInbound, MaxOutbound = %d, %d, want 0, 0 (derived)", cfg.MaxInbound, cfg.MaxOutbound)
+	}
+}
+
+func TestLimitsPolicyFlags(t *testing.T) {
+	cfg := testP2PConfig(t,
+		"--maxinbound", "40", "--maxoutbound", "12",
+		"--limits.pendingperip", "-1", "--limits.pendingpersubnet", "16",
+		"--limits.inboundpersubnet", "5", "--limits.outboundpersubnet", "-1",
+		"--limits.subnetv4", "16", "--limits.subnetv6", "32",
+		"--limits.subnetexempt", "203.0.113.0/24, 2001:db8::/32",
+		"--limits.trustedonly", "--limits.evict=false",
+		"--policy.anchors", "0", "--policy.autobans=false", "--policy.banthreshold", "-800",
+		"--policy.bantime", "2h", "--policy.dialthreshold", "-50")
+	wantLimits := p2p.Limits{
+		MaxPendingPerIP:      -1,
+		MaxPendingPerSubnet:  16,
+		MaxInboundPerSubnet:  5,
+		MaxOutboundPerSubnet: -1,
+		SubnetBitsV4:         16,
+		SubnetBitsV6:         32,
+		SubnetExempt:         netutil.MustParseNetlist("203.0.113.0/24, 2001:db8::/32"),
+		TrustedOnly:          true,
+		EvictInbound:         boolPtr(false),
+	}
+	if !reflect.DeepEqual(cfg.Limits, wantLimits) {
+		t.Errorf("Limits = %+v, want %+v", cfg.Limits, wantLimits)
+	}
+	wantPolicy := p2p.Policy{
+		BanThreshold:     -800,
+		ReputationBanTTL: 2 * time.Hour,
+		DialThreshold:    -50,
+		MaxAnchors:       -1, // none
+		NoAutoBans:       true,
+	}
+	if cfg.Policy != wantPolicy {
+		t.Errorf("Policy = %+v, want %+v", cfg.Policy, wantPolicy)
+	}
+	if cfg.MaxInbound != 40 || cfg.MaxOutbound != 12 {
+		t.Errorf("MaxInbound, MaxOutbound = %d, %d, want 40, 12", cfg.MaxInbound, cfg.MaxOutbound)
+	}
+}
+
+func TestConfigFileLimitsPolicy(t *testing.T) {
+	path := writeConfig(t, `
+maxoutbound = 20
+
+[limits]
+pendingperip = 2
+inboundpersubnet = 3
+subnetv4 = 20
+subnetexempt = ["lan", "100.64.0.0/10"]
+trustedonly = true
+evict = false
+
+[policy]
+anchors = 8
+autobans = false
+bantime = "45m"
+`)
+	cfg := testP2PConfig(t, "--config", path, "--limits.pendingperip", "3") // the command line wins
+	l := cfg.Limits
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"MaxOutbound", cfg.MaxOutbound, 20},
+		{"MaxPendingPerIP (command line)", l.MaxPendingPerIP, 3},
+		{"MaxPendingPerSubnet (default)", l.MaxPendingPerSubnet, defaultPendingPerSubnet},
+		{"MaxInboundPerSubnet", l.MaxInboundPerSubnet, 3},
+		{"SubnetBitsV4", l.SubnetBitsV4, 20},
+		{"SubnetBitsV6 (default)", l.SubnetBitsV6, defaultSubnetV6},
+		{"TrustedOnly", l.TrustedOnly, true},
+		{"EvictInbound", *l.EvictInbound, false},
+		{"MaxAnchors", cfg.Policy.MaxAnchors, 8},
+		{"NoAutoBans", cfg.Policy.NoAutoBans, true},
+		{"ReputationBanTTL", cfg.Policy.ReputationBanTTL, 45 * time.Minute},
+		{"BanThreshold (default)", cfg.Policy.BanThreshold, defaultBanThreshold},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	for addr, want := range map[string]bool{"100.64.1.2": true, "192.168.1.1": true, "fe80::1": true, "203.0.113.9": false} {
+		if got := l.SubnetExempt.Contains(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("SubnetExempt.Contains(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// --limits.subnetexempt: "lan" alone is p2p's default (nil), "none" an
+// empty list, and "lan" in a list stands for the networks of netutil.IsLAN.
+func TestSubnetExempt(t *testing.T) {
+	if l, err := parseSubnetExempt(" LAN "); l != nil || err != nil {
+		t.Errorf("lan: %v, %v; want nil, nil", l, err)
+	}
+	if l, err := parseSubnetExempt("none"); err != nil || l == nil || len(*l) != 0 {
+		t.Errorf("none: %v, %v; want an empty list", l, err)
+	}
+	lan, err := parseSubnetExempt("lan, 198.51.100.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"127.0.0.1", "127.255.255.254", "10.1.2.3", "172.16.0.1", "172.31.255.255", "172.32.0.1",
+		"192.168.0.1", "192.169.0.1", "169.254.1.1", "8.8.8.8", "100.64.0.1", "::1", "::2", "fc00::1", "fd12::1",
+		"fe80::1", "febf::1", "fec0::1", "2001:db8::1", "::ffff:10.0.0.1", "::ffff:8.8.8.8"} {
+		ip := netip.MustParseAddr(a)
+		if got, want := lan.Contains(ip), netutil.IsLAN(ip); got != want {
+			t.Errorf("lan list contains %s: %v, netutil.IsLAN: %v", a, got, want)
+		}
+	}
+	if !lan.Contains(netip.MustParseAddr("198.51.100.7")) {
+		t.Error("lan, 198.51.100.0/24 lacks 198.51.100.7")
 	}
 }

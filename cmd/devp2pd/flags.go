@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -11,6 +12,8 @@ import (
 const (
 	catNode    = "NODE"
 	catNet     = "NETWORKING"
+	catLimits  = "PEER LIMITS"
+	catPolicy  = "PEER POLICY"
 	catAPI     = "ADMIN API"
 	catMetrics = "METRICS AND DEBUGGING"
 	catLog     = "LOGGING"
@@ -29,6 +32,26 @@ const (
 	defaultWSPort      = 8546
 	defaultMetricsPort = 6060
 	defaultNAT         = "none"
+)
+
+// Defaults of the peer limit and policy flags: those of p2p.Limits and
+// p2p.Policy (docs/limits.md, docs/peer-policy.md), so that --help and
+// dumpconfig show them.
+const (
+	defaultPendingPerIP     = 4
+	defaultPendingPerSubnet = 8
+	defaultSubnetV4         = 24
+	defaultSubnetV6         = 48
+	defaultAnchors          = 4
+	defaultBanThreshold     = -500
+	defaultBanTime          = time.Hour
+	defaultDialThreshold    = -200
+)
+
+// Values of --limits.subnetexempt besides CIDR masks.
+const (
+	subnetExemptLAN  = "lan"  // the LAN ranges, alone or in a list
+	subnetExemptNone = "none" // an empty list
 )
 
 // defaultDataDir is ~/.devp2pd, or ./devp2pd-data without a home directory.
@@ -121,6 +144,99 @@ var (
 		Category: catNet,
 	}
 
+	maxInboundFlag = &cli.IntFlag{
+		Name:     "maxinbound",
+		Usage:    "Maximum number of inbound peers, capped by --maxpeers (0: --maxpeers minus the outbound cap)",
+		Category: catLimits,
+	}
+	maxOutboundFlag = &cli.IntFlag{
+		Name:     "maxoutbound",
+		Usage:    "Maximum number of dialed peers, static ones not counted, capped by --maxpeers (0: --maxpeers/3, at least 1)",
+		Category: catLimits,
+	}
+	pendingPerIPFlag = &cli.IntFlag{
+		Name:     "limits.pendingperip",
+		Usage:    "Maximum inbound handshakes in flight from one IP address, trusted nodes' too (-1: no limit)",
+		Value:    defaultPendingPerIP,
+		Category: catLimits,
+	}
+	pendingPerSubnetFlag = &cli.IntFlag{
+		Name:     "limits.pendingpersubnet",
+		Usage:    "Maximum inbound handshakes in flight from one subnet (see --limits.subnetv4/v6; -1: no limit)",
+		Value:    defaultPendingPerSubnet,
+		Category: catLimits,
+	}
+	inboundPerSubnetFlag = &cli.IntFlag{
+		Name:     "limits.inboundpersubnet",
+		Usage:    "Maximum inbound peers from one subnet, trusted ones not counted (0: a quarter of the inbound cap, at least 2; -1: no limit)",
+		Category: catLimits,
+	}
+	outboundPerSubnetFlag = &cli.IntFlag{
+		Name:     "limits.outboundpersubnet",
+		Usage:    "Maximum dialed peers in one subnet, static and trusted ones not counted (0: a quarter of the outbound cap, at least 2; -1: no limit)",
+		Category: catLimits,
+	}
+	subnetV4Flag = &cli.IntFlag{
+		Name:     "limits.subnetv4",
+		Usage:    "Prefix length (1-32) that groups IPv4 addresses into subnets for the per-subnet limits and eviction",
+		Value:    defaultSubnetV4,
+		Category: catLimits,
+	}
+	subnetV6Flag = &cli.IntFlag{
+		Name:     "limits.subnetv6",
+		Usage:    "Prefix length (1-128) that groups IPv6 addresses into subnets for the per-subnet limits and eviction",
+		Value:    defaultSubnetV6,
+		Category: catLimits,
+	}
+	subnetExemptFlag = &cli.StringFlag{
+		Name:     "limits.subnetexempt",
+		Usage:    "Networks exempt from the per-subnet limits: comma separated CIDR masks, 'lan' for the LAN ranges (loopback, RFC 1918, RFC 4193, link-local), alone or in the list, or 'none'",
+		Value:    subnetExemptLAN,
+		Category: catLimits,
+	}
+	trustedOnlyFlag = &cli.BoolFlag{
+		Name:     "limits.trustedonly",
+		Usage:    "Connect to trusted nodes only (--trustednodes), inbound and dialed; others are closed before the encryption handshake where their IP tells",
+		Category: catLimits,
+	}
+	evictFlag = &cli.BoolFlag{
+		Name:     "limits.evict",
+		Usage:    "When inbound is full, let a peer from a subnet not yet among the inbound peers replace the weakest unprotected one (--limits.evict=false: refuse it)",
+		Value:    true,
+		Category: catLimits,
+	}
+
+	anchorsFlag = &cli.IntFlag{
+		Name:     "policy.anchors",
+		Usage:    "Number of long-connected dialed peers remembered as anchors and dialed first after a restart (0: none)",
+		Value:    defaultAnchors,
+		Category: catPolicy,
+	}
+	autoBansFlag = &cli.BoolFlag{
+		Name:     "policy.autobans",
+		Usage:    "Ban nodes automatically for protocol breaches, replayed handshakes and a reputation at the ban threshold (--policy.autobans=false: manual bans only; reputation is still kept)",
+		Value:    true,
+		Category: catPolicy,
+	}
+	banThresholdFlag = &cli.IntFlag{
+		Name:     "policy.banthreshold",
+		Usage:    "Reputation (-1000 to -1) at or below which a node is banned by ID for --policy.bantime",
+		Value:    defaultBanThreshold,
+		Category: catPolicy,
+	}
+	banTimeFlag = &cli.DurationFlag{
+		Name:     "policy.bantime",
+		Usage:    "Length of a ban for low reputation",
+		Value:    defaultBanTime,
+		Category: catPolicy,
+	}
+	dialThresholdFlag = &cli.IntFlag{
+		Name:     "policy.dialthreshold",
+		Usage:    "Least reputation (-1000 to -1) of a node dialed to fill an outbound slot; 10 s connected earns a point back",
+		Value:    defaultDialThreshold,
+		Category: catPolicy,
+	}
+
 	httpFlag = &cli.BoolFlag{
 		Name:     "http",
 		Usage:    "Enable the admin JSON-RPC server over HTTP (admin_*, net_peerCount, net_listening)",
@@ -209,6 +325,9 @@ var nodeFlags = []cli.Flag{
 	configFlag, dataDirFlag, identityFlag, nodeKeyFlag, nodeKeyHexFlag, testProtoFlag,
 	portFlag, maxPeersFlag, maxPendPeersFlag, bootnodesFlag, staticNodesFlag, trustedNodesFlag,
 	natFlag, noDiscoverFlag, netRestrictFlag,
+	maxInboundFlag, maxOutboundFlag, pendingPerIPFlag, pendingPerSubnetFlag, inboundPerSubnetFlag,
+	outboundPerSubnetFlag, subnetV4Flag, subnetV6Flag, subnetExemptFlag, trustedOnlyFlag, evictFlag,
+	anchorsFlag, autoBansFlag, banThresholdFlag, banTimeFlag, dialThresholdFlag,
 	httpFlag, httpAddrFlag, httpPortFlag, httpVHostsFlag,
 	wsFlag, wsAddrFlag, wsPortFlag, wsOriginsFlag,
 	metricsFlag, metricsAddrFlag, metricsPortFlag, pprofFlag,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/devp2p-go/devp2p/crypto"
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/netutil"
+	"github.com/devp2p-go/devp2p/nodedb"
 	"github.com/devp2p-go/devp2p/p2p"
 )
 
@@ -30,6 +32,16 @@ type settings struct {
 	bootnodes, staticNodes, trustedNodes string
 	nat, netRestrict                     string
 	noDiscover                           bool
+
+	maxInbound, maxOutbound              int
+	pendingPerIP, pendingPerSubnet       int
+	inboundPerSubnet, outboundPerSubnet  int
+	subnetV4, subnetV6                   int
+	subnetExempt                         string
+	trustedOnly, evict                   bool
+	anchors, banThreshold, dialThreshold int
+	banTime                              time.Duration
+	autoBans                             bool
 
 	http                 bool
 	httpAddr, httpVHosts string
@@ -72,20 +84,38 @@ func readSettings(ctx *cli.Context) (*settings, error) {
 		nat:          ctx.String(natFlag.Name),
 		netRestrict:  ctx.String(netRestrictFlag.Name),
 		noDiscover:   ctx.Bool(noDiscoverFlag.Name),
-		http:         ctx.Bool(httpFlag.Name),
-		httpAddr:     ctx.String(httpAddrFlag.Name),
-		httpPort:     ctx.Int(httpPortFlag.Name),
-		httpVHosts:   ctx.String(httpVHostsFlag.Name),
-		ws:           ctx.Bool(wsFlag.Name),
-		wsAddr:       ctx.String(wsAddrFlag.Name),
-		wsPort:       ctx.Int(wsPortFlag.Name),
-		wsOrigins:    ctx.String(wsOriginsFlag.Name),
-		metrics:      ctx.Bool(metricsFlag.Name),
-		metricsAddr:  ctx.String(metricsAddrFlag.Name),
-		metricsPort:  ctx.Int(metricsPortFlag.Name),
-		pprof:        ctx.Bool(pprofFlag.Name),
-		verbosity:    ctx.Int(verbosityFlag.Name),
-		logJSON:      ctx.Bool(logJSONFlag.Name),
+
+		maxInbound:        ctx.Int(maxInboundFlag.Name),
+		maxOutbound:       ctx.Int(maxOutboundFlag.Name),
+		pendingPerIP:      ctx.Int(pendingPerIPFlag.Name),
+		pendingPerSubnet:  ctx.Int(pendingPerSubnetFlag.Name),
+		inboundPerSubnet:  ctx.Int(inboundPerSubnetFlag.Name),
+		outboundPerSubnet: ctx.Int(outboundPerSubnetFlag.Name),
+		subnetV4:          ctx.Int(subnetV4Flag.Name),
+		subnetV6:          ctx.Int(subnetV6Flag.Name),
+		subnetExempt:      ctx.String(subnetExemptFlag.Name),
+		trustedOnly:       ctx.Bool(trustedOnlyFlag.Name),
+		evict:             ctx.Bool(evictFlag.Name),
+		anchors:           ctx.Int(anchorsFlag.Name),
+		autoBans:          ctx.Bool(autoBansFlag.Name),
+		banThreshold:      ctx.Int(banThresholdFlag.Name),
+		banTime:           ctx.Duration(banTimeFlag.Name),
+		dialThreshold:     ctx.Int(dialThresholdFlag.Name),
+
+		http:        ctx.Bool(httpFlag.Name),
+		httpAddr:    ctx.String(httpAddrFlag.Name),
+		httpPort:    ctx.Int(httpPortFlag.Name),
+		httpVHosts:  ctx.String(httpVHostsFlag.Name),
+		ws:          ctx.Bool(wsFlag.Name),
+		wsAddr:      ctx.String(wsAddrFlag.Name),
+		wsPort:      ctx.Int(wsPortFlag.Name),
+		wsOrigins:   ctx.String(wsOriginsFlag.Name),
+		metrics:     ctx.Bool(metricsFlag.Name),
+		metricsAddr: ctx.String(metricsAddrFlag.Name),
+		metricsPort: ctx.Int(metricsPortFlag.Name),
+		pprof:       ctx.Bool(pprofFlag.Name),
+		verbosity:   ctx.Int(verbosityFlag.Name),
+		logJSON:     ctx.Bool(logJSONFlag.Name),
 	}
 	return s, s.check()
 }
@@ -111,10 +141,18 @@ func (s *settings) check() error {
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{maxPeersFlag.Name, s.maxPeers}, {maxPendPeersFlag.Name, s.maxPendPeers}} {
+	}{{maxPeersFlag.Name, s.maxPeers}, {maxPendPeersFlag.Name, s.maxPendPeers},
+		{maxInboundFlag.Name, s.maxInbound}, {maxOutboundFlag.Name, s.maxOutbound},
+		{anchorsFlag.Name, s.anchors}} {
 		if n.v < 0 {
 			return s.bad(n.name, n.v, errors.New("must not be negative"))
 		}
+	}
+	if _, err := s.limits(); err != nil {
+		return err
+	}
+	if _, err := s.policy(); err != nil {
+		return err
 	}
 	if s.verbosity < 0 || s.verbosity > 5 {
 		return s.bad(verbosityFlag.Name, s.verbosity, errors.New("want 0 to 5"))
@@ -155,8 +193,16 @@ func (s *settings) p2pConfig(log *slog.Logger) (p2p.Config, *testproto.Protocol,
 		Name:            clientName(s.identity),
 		ListenAddr:      fmt.Sprintf(":%d", s.port),
 		MaxPeers:        s.maxPeers,
+		MaxInbound:      s.maxInbound,
+		MaxOutbound:     s.maxOutbound,
 		MaxPendingPeers: s.maxPendPeers,
 		Logger:          log,
+	}
+	if cfg.Limits, err = s.limits(); err != nil {
+		return cfg, nil, err
+	}
+	if cfg.Policy, err = s.policy(); err != nil {
+		return cfg, nil, err
 	}
 	if cfg.BootstrapNodes, err = s.parseNodes(bootnodesFlag.Name, s.bootnodes); err != nil {
 		return cfg, nil, err
@@ -183,6 +229,107 @@ func (s *settings) p2pConfig(log *slog.Logger) (p2p.Config, *testproto.Protocol,
 		cfg.Protocols = append(cfg.Protocols, echo.Protocol())
 	}
 	return cfg, echo, nil
+}
+
+// limits returns the p2p limits of the --limits.* settings.
+func (s *settings) limits() (p2p.Limits, error) {
+	l := p2p.Limits{
+		MaxPendingPerIP:      s.pendingPerIP,
+		MaxPendingPerSubnet:  s.pendingPerSubnet,
+		MaxInboundPerSubnet:  s.inboundPerSubnet,
+		MaxOutboundPerSubnet: s.outboundPerSubnet,
+		SubnetBitsV4:         s.subnetV4,
+		SubnetBitsV6:         s.subnetV6,
+		TrustedOnly:          s.trustedOnly,
+		EvictInbound:         &s.evict,
+	}
+	for _, c := range []struct {
+		name        string
+		v           int
+		zeroDerived bool // 0 means a cap derived from the direction's cap
+	}{
+		{pendingPerIPFlag.Name, s.pendingPerIP, false},
+		{pendingPerSubnetFlag.Name, s.pendingPerSubnet, false},
+		{inboundPerSubnetFlag.Name, s.inboundPerSubnet, true},
+		{outboundPerSubnetFlag.Name, s.outboundPerSubnet, true},
+	} {
+		switch {
+		case c.v < -1:
+			return l, s.bad(c.name, c.v, errors.New("want a limit, or -1 for no limit"))
+		case c.v == 0 && !c.zeroDerived:
+			return l, s.bad(c.name, c.v, errors.New("want at least 1, or -1 for no limit"))
+		}
+	}
+	if s.subnetV4 < 1 || s.subnetV4 > 32 {
+		return l, s.bad(subnetV4Flag.Name, s.subnetV4, errors.New("want a prefix length of 1 to 32"))
+	}
+	if s.subnetV6 < 1 || s.subnetV6 > 128 {
+		return l, s.bad(subnetV6Flag.Name, s.subnetV6, errors.New("want a prefix length of 1 to 128"))
+	}
+	exempt, err := parseSubnetExempt(s.subnetExempt)
+	if err != nil {
+		return l, s.bad(subnetExemptFlag.Name, fmt.Sprintf("%q", s.subnetExempt), err)
+	}
+	l.SubnetExempt = exempt
+	return l, nil
+}
+
+// lanNetworks are the networks of netutil.IsLAN: loopback, RFC 1918 and
+// RFC 4193 private, and link-local unicast.
+const lanNetworks = "127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, " +
+	"::1/128, fc00::/7, fe80::/10"
+
+// parseSubnetExempt parses --limits.subnetexempt: "lan" alone is nil (the
+// p2p default, the LAN ranges), "none" an empty list, and otherwise a comma
+// separated list of CIDR masks in which "lan" stands for the LAN ranges.
+func parseSubnetExempt(v string) (*netutil.Netlist, error) {
+	v = strings.TrimSpace(v)
+	switch strings.ToLower(v) {
+	case subnetExemptLAN:
+		return nil, nil
+	case subnetExemptNone:
+		return &netutil.Netlist{}, nil
+	case "":
+		return nil, errors.New("empty; use 'none' for no exempt networks or 'lan' for the LAN ranges")
+	}
+	var masks []string
+	for item := range strings.SplitSeq(v, ",") {
+		switch item = strings.TrimSpace(item); strings.ToLower(item) {
+		case subnetExemptLAN:
+			masks = append(masks, lanNetworks)
+		case subnetExemptNone:
+			return nil, errors.New("'none' cannot be part of a list")
+		default:
+			masks = append(masks, item)
+		}
+	}
+	return netutil.ParseNetlist(strings.Join(masks, ","))
+}
+
+// policy returns the p2p peer policy of the --policy.* settings.
+func (s *settings) policy() (p2p.Policy, error) {
+	p := p2p.Policy{
+		BanThreshold:     s.banThreshold,
+		ReputationBanTTL: s.banTime,
+		DialThreshold:    s.dialThreshold,
+		MaxAnchors:       s.anchors,
+		NoAutoBans:       !s.autoBans,
+	}
+	if s.anchors == 0 {
+		p.MaxAnchors = -1 // none; zero is p2p's default
+	}
+	for _, t := range []struct {
+		name string
+		v    int
+	}{{banThresholdFlag.Name, s.banThreshold}, {dialThresholdFlag.Name, s.dialThreshold}} {
+		if t.v < nodedb.MinScore || t.v > -1 {
+			return p, s.bad(t.name, t.v, fmt.Errorf("want a reputation of %d to -1", nodedb.MinScore))
+		}
+	}
+	if s.banTime <= 0 {
+		return p, s.bad(banTimeFlag.Name, s.banTime, errors.New("want a positive duration such as 1h or 30m"))
+	}
+	return p, nil
 }
 
 // parseNodes parses a comma separated list of enode URLs or ENRs.
