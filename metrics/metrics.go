@@ -26,7 +26,8 @@
 //	                                            succeeded, failed
 //	p2p_dial_failures_total{class}     counter  failed dials by class (connect, busy, …)
 //	p2p_dials_in_flight                gauge    dials under way
-//	p2p_dial_backoff_nodes             gauge    nodes held back after failed dials
+//	p2p_dial_backoff_nodes{class}      gauge    nodes held back after failed dials, by the class
+//	                                            of the last failure (connect, busy, …)
 //	p2p_dial_candidates_skipped_total{why}
 //	                                   counter  candidates not dialed (backoff, score, subnet,
 //	                                            banned, other)
@@ -34,6 +35,17 @@
 //	                                   counter  failed setups and ended peers as the peer policy
 //	                                            classifies them (docs/peer-policy.md)
 //	p2p_bans                           gauge    bans in force (IDs and IPs)
+//	p2p_listener_rejected_total{reason}
+//	                                   counter  inbound connections closed before any cryptography,
+//	                                            by reason (docs/limits.md)
+//	p2p_listener_courtesy_total        counter  connections of a full server given the handshake
+//	                                            for a courtesy refusal
+//	p2p_listener_eviction_handshakes_total
+//	                                   counter  connections of a full server given the handshakes
+//	                                            because an inbound peer could be evicted for them
+//	p2p_inbound_evictions_total        counter  inbound peers evicted for a peer from another subnet
+//	p2p_stalled_setups_closed_total    counter  setups closed to free a pending slot (the one that
+//	                                            waited longest for the remote)
 //	p2p_discovery_packets_total{direction,type}
 //	                                   counter  discovery v4 datagrams by packet type
 //	p2p_discovery_bytes_total{direction}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/devp2p-go/devp2p/crypto"
 	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/netutil"
 	"github.com/devp2p-go/devp2p/p2p"
 )
 
@@ -149,6 +150,10 @@ p2p_peerstore_writes_total{result="written"} 0
 	expectSeries(t, reg, `
 p2p_dials_total{kind="static",result="succeeded"} 1
 `)
+	waitFor(t, "dead node backed off", func() bool { return srv1.Stats().Dials.BackedOffByClass["connect"] >= 1 })
+	if v := gatherLabeled(t, reg, "p2p_dial_backoff_nodes", "class", "connect"); v < 1 {
+		t.Errorf("p2p_dial_backoff_nodes{class=\"connect\"} = %v after a refused dial", v)
+	}
 	if v := gatherLabeled(t, reg, "p2p_dial_failures_total", "class", "connect"); v < 1 {
 		t.Errorf("p2p_dial_failures_total{class=\"connect\"} = %v", v)
 	}
@@ -192,6 +197,78 @@ p2p_bans 0
 	if v := gatherLabeled(t, reg, "p2p_discovery_bytes_total", "direction", "inbound"); v <= 0 {
 		t.Errorf("p2p_discovery_bytes_total{direction=\"inbound\"} = %v", v)
 	}
+}
+
+// The listener's series: a connection from outside NetRestrict is closed
+// before any cryptography and counted by reason.
+func TestCollectorListener(t *testing.T) {
+	srv := startServerWith(t, func(cfg *p2p.Config) { cfg.NetRestrict = netutil.MustParseNetlist("10.0.0.0/8") })
+	reg := prometheus.NewPedanticRegistry()
+	c, err := New(srv, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expectSeries(t, reg, `
+p2p_listener_courtesy_total 0
+p2p_listener_eviction_handshakes_total 0
+p2p_inbound_evictions_total 0
+p2p_stalled_setups_closed_total 0
+p2p_dial_backoff_nodes{class="connect"} 0
+`)
+	if v := gatherLabeled(t, reg, "p2p_listener_rejected_total", "reason", "not in netrestrict list"); v != 0 {
+		t.Errorf("rejections before any connection: %v", v)
+	}
+	conn, err := net.Dial("tcp", srv.NodeInfo().ListenAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	waitFor(t, "rejection counted", func() bool { return srv.Stats().Listener.Rejected["not in netrestrict list"] == 1 })
+	expectSeries(t, reg, `
+p2p_listener_rejected_total{reason="not in netrestrict list"} 1
+`)
+}
+
+// statsOnly exports the series of one fixed Stats snapshot.
+type statsOnly struct{ st p2p.ServerStats }
+
+func (s statsOnly) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range statsDescs {
+		ch <- d
+	}
+}
+
+func (s statsOnly) Collect(ch chan<- prometheus.Metric) { collectStats(ch, s.st) }
+
+// Every listener counter and the backed-off nodes by class go to their
+// series; classes without backed-off nodes read zero.
+func TestCollectStatsListener(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(statsOnly{p2p.ServerStats{
+		Dials: p2p.DialStats{BackedOff: 5, BackedOffByClass: map[string]int{"busy": 3, "handshake": 1, "future": 1}},
+		Listener: p2p.ListenerStats{
+			Rejected:      map[string]uint64{"too many attempts": 7, "no inbound slot free": 2},
+			Courtesy:      4,
+			EvictTries:    6,
+			Evicted:       3,
+			StalledClosed: 9,
+		},
+	}})
+	expectSeries(t, reg, `
+p2p_listener_rejected_total{reason="no inbound slot free"} 2
+p2p_listener_rejected_total{reason="too many attempts"} 7
+p2p_listener_courtesy_total 4
+p2p_listener_eviction_handshakes_total 6
+p2p_inbound_evictions_total 3
+p2p_stalled_setups_closed_total 9
+p2p_dial_backoff_nodes{class="busy"} 3
+p2p_dial_backoff_nodes{class="connect"} 0
+p2p_dial_backoff_nodes{class="future"} 1
+p2p_dial_backoff_nodes{class="handshake"} 1
+p2p_dial_backoff_nodes{class="protocol"} 0
+p2p_dial_backoff_nodes{class="self"} 0
+`)
 }
 
 // deadNode returns a node whose TCP port refuses connections.

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +30,9 @@ var (
 	dialingDesc = prometheus.NewDesc("p2p_dials_in_flight",
 		"Dials in flight.", nil, nil)
 	backedOffDesc = prometheus.NewDesc("p2p_dial_backoff_nodes",
-		"Nodes the dial scheduler holds back after failed dials.", nil, nil)
+		"Nodes the dial scheduler holds back after failed dials, by the class of the last failure "+
+			"(connect, busy, handshake, protocol, self).",
+		[]string{"class"}, nil)
 	dialSkippedDesc = prometheus.NewDesc("p2p_dial_candidates_skipped_total",
 		"Dial candidates not dialed, by why: backoff, score (reputation below the dial threshold), "+
 			"subnet (its subnet had its share of outbound peers), banned, or another check (connected, self, restricted, …).",
@@ -40,6 +43,24 @@ var (
 		[]string{"phase", "direction", "reason"}, nil)
 	bansDesc = prometheus.NewDesc("p2p_bans",
 		"Bans in force, one per banned node ID or IP address.", nil, nil)
+
+	listenRejectedDesc = prometheus.NewDesc("p2p_listener_rejected_total",
+		"Inbound connections closed before any cryptography, by reason (docs/limits.md): not in netrestrict list, "+
+			"banned IP, not a trusted node's IP, too many attempts, too many pending handshakes from IP, "+
+			"too many pending handshakes from subnet, no inbound slot free, subnet has its share of inbound peers.",
+		[]string{"reason"}, nil)
+	courtesyDesc = prometheus.NewDesc("p2p_listener_courtesy_total",
+		"Inbound connections of a full server given the encryption handshake to be told why they are "+
+			"refused (too many peers).", nil, nil)
+	evictTriesDesc = prometheus.NewDesc("p2p_listener_eviction_handshakes_total",
+		"Inbound connections of a full server given the handshakes because an inbound peer could be "+
+			"evicted for them.", nil, nil)
+	evictedDesc = prometheus.NewDesc("p2p_inbound_evictions_total",
+		"Inbound peers evicted (disconnected with too many peers) to make room for a peer from another subnet.",
+		nil, nil)
+	stalledDesc = prometheus.NewDesc("p2p_stalled_setups_closed_total",
+		"Inbound connection setups closed to free a pending slot for a new connection: with every slot "+
+			"taken, the setup that waited longest for the remote gives way.", nil, nil)
 
 	discPacketsDesc = prometheus.NewDesc("p2p_discovery_packets_total",
 		"Discovery v4 datagrams by direction and packet type (unknown: inbound datagrams of no known type).",
@@ -75,10 +96,14 @@ var (
 // statsDescs are the descriptors of the Stats series.
 var statsDescs = []*prometheus.Desc{
 	pendingDesc, handshakeFailDesc, dialsDesc, dialFailDesc, dialingDesc, backedOffDesc, dialSkippedDesc,
-	failuresDesc, bansDesc,
+	failuresDesc, bansDesc, listenRejectedDesc, courtesyDesc, evictTriesDesc, evictedDesc, stalledDesc,
 	discPacketsDesc, discBytesDesc, discDropsDesc, discTimeoutsDesc, discWriteErrDesc, discTableDesc,
 	discValidatedDesc, peerStoreDesc, protoMsgsDesc, protoBytesDesc,
 }
+
+// backoffClasses are the failure classes that back off a node, always
+// exported so that a class's gauge drops to zero rather than vanishing.
+var backoffClasses = []string{"connect", "busy", "handshake", "protocol", "self"}
 
 // discPacketTypes names the indexes of discover.Stats.PacketsIn and
 // PacketsOut: the discv4 packet types 1 to 6, and 0 for unknown ones.
@@ -113,7 +138,14 @@ func collectStats(ch chan<- prometheus.Metric, st p2p.ServerStats) {
 		counter(dialFailDesc, n, class)
 	}
 	gauge(dialingDesc, st.Dials.Dialing)
-	gauge(backedOffDesc, st.Dials.BackedOff)
+	for _, class := range backoffClasses {
+		gauge(backedOffDesc, st.Dials.BackedOffByClass[class], class)
+	}
+	for class, n := range st.Dials.BackedOffByClass {
+		if !slices.Contains(backoffClasses, class) {
+			gauge(backedOffDesc, n, class)
+		}
+	}
 	counter(dialSkippedDesc, st.Dials.SkippedBackoff, "backoff")
 	counter(dialSkippedDesc, st.Dials.SkippedScore, "score")
 	counter(dialSkippedDesc, st.Dials.SkippedSubnet, "subnet")
@@ -127,6 +159,13 @@ func collectStats(ch chan<- prometheus.Metric, st p2p.ServerStats) {
 		}
 	}
 	gauge(bansDesc, st.Bans)
+	for reason, n := range st.Listener.Rejected {
+		counter(listenRejectedDesc, n, reason)
+	}
+	counter(courtesyDesc, st.Listener.Courtesy)
+	counter(evictTriesDesc, st.Listener.EvictTries)
+	counter(evictedDesc, st.Listener.Evicted)
+	counter(stalledDesc, st.Listener.StalledClosed)
 
 	if d := st.Discovery; d != nil {
 		collectDiscovery(ch, d, gauge, counter)
