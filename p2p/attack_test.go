@@ -130,7 +130,7 @@ func TestAttackFloodManyIPs(t *testing.T) {
 	waitFor(t, 20*time.Second, "1000 attacker connections", func() bool { return done.Load() >= 1000 })
 	env.alive("during the flood")
 	took := env.newPeer("127.0.0.3", "during the flood")
-	g, heap := env.bounds("during the flood", workers+3*defaultMaxPendingPeers+20, 16<<20)
+	g, heap := env.bounds("during the flood", workers+waitingSlotsFactor*defaultMaxPendingPeers+20, 16<<20)
 	<-finished
 	env.alive("after the flood")
 	env.newPeer("127.0.0.4", "after the flood")
@@ -254,9 +254,10 @@ func TestAttackSlowClients(t *testing.T) {
 		}
 	})
 
-	// From a thousand addresses, no per-IP cap applies: the clients hold
-	// all MaxPendingPeers slots until the setup deadline, and the rest wait
-	// in the kernel's accept queue, in front of any new peer.
+	// From a thousand addresses, no per-IP cap applies: the clients take
+	// every waiting slot (waitingSlotsFactor × MaxPendingPeers), and the
+	// oldest gives way to each new connection, so none waits in the
+	// kernel's accept queue for long in front of a new peer.
 	t.Run("ManyIPs", func(t *testing.T) {
 		env := atkStart(t, func(c *Config) { c.handshakeTO = 3 * time.Second })
 		closeAll := slow(t, env, clients, true)
@@ -266,14 +267,16 @@ func TestAttackSlowClients(t *testing.T) {
 		if took >= env.target.cfg.handshakeTO {
 			t.Errorf("the new peer took %v, as long as the setup deadline: it waited for a slot held by a slow client", took)
 		}
-		g, heap := env.bounds("during the attack", 3*defaultMaxPendingPeers+20, 16<<20)
+		g, heap := env.bounds("during the attack", waitingSlotsFactor*defaultMaxPendingPeers+20, 16<<20)
 		t.Logf("%d slow clients from %d IPs: a new peer got in in %v; +%d goroutines, +%.1f MiB heap",
 			clients, clients, took, g, float64(heap)/(1<<20))
 	})
 
 	// Clients that run the encryption handshake and then never send
-	// their Hello hold a slot each until the setup deadline too; this
-	// costs them a handshake each, 50 per setup deadline.
+	// their Hello take every handshake slot; one that has waited a fifth
+	// of the setup deadline gives way to a new setup, so the new peer
+	// waits at most that long, and the attack costs a handshake per slot
+	// per fifth of the deadline.
 	t.Run("SlowHello", func(t *testing.T) {
 		const n = defaultMaxPendingPeers + 10
 		env := atkStart(t, func(c *Config) { c.handshakeTO = 3 * time.Second })
@@ -304,6 +307,9 @@ func TestAttackSlowClients(t *testing.T) {
 		took := env.newPeer("127.0.0.3", "during the attack")
 		if took >= env.target.cfg.handshakeTO {
 			t.Errorf("the new peer took %v, as long as the setup deadline: it waited for a slot held by a slow client", took)
+		}
+		if st := env.target.Stats().Listener; st.StalledHello == 0 {
+			t.Errorf("no setup waiting for its Hello was closed to make room: %+v", st)
 		}
 		t.Logf("%d clients silent after the handshake: a new peer got in in %v", n, took)
 	})

@@ -28,23 +28,15 @@ const (
 	courtesyInterval = 250 * time.Millisecond
 )
 
-// listenLoop accepts inbound connections. It takes a pending slot before
-// Accept, so that with all slots in use new connections wait in the
-// kernel's backlog instead of costing anything here, and it decides on each
-// connection from its IP before any cryptography (checkInbound), counting
-// what it refuses (inboundState.stats). When it
-// returns, every setup it started has ended.
+// listenLoop accepts inbound connections. It decides on each connection
+// from its IP before any cryptography (checkInbound), counting what it
+// refuses (inboundState.stats), and holds the accepted ones to the two
+// tiers of pending slots (see slots.go). When it returns, every setup it
+// started has ended.
 func (srv *Server) listenLoop() {
 	defer srv.loopWG.Done()
-	slots := make(chan struct{}, srv.cfg.MaxPendingPeers)
-	for range cap(slots) {
-		slots <- struct{}{}
-	}
-	defer func() {
-		for range cap(slots) {
-			<-slots
-		}
-	}()
+	slots := srv.pendingSlots
+	defer slots.drain()
 
 	var lastLog time.Time
 	for {
@@ -76,29 +68,15 @@ func (srv *Server) listenLoop() {
 			fd.Close()
 			continue
 		}
-		// Take a pending slot. With none free, the setup that has waited
-		// longest for the remote (for its auth packet, or for its Hello)
-		// gives way, so that clients which connect and then stall cannot
-		// keep new peers out; if no setup waits for the remote, wait for
-		// one to end.
-		select {
-		case <-slots:
-		default:
-			srv.inbound.closeStalled()
-			select {
-			case <-slots:
-			case <-srv.quit:
-				fd.Close()
-				srv.inbound.release(a.ip, a.subnet)
-				return
-			}
+		if !slots.takeWaiting(fd, srv.quit) {
+			fd.Close()
+			srv.inbound.release(a.ip, a.subnet)
+			return
 		}
-		srv.inbound.awaitRemote(fd)
 		go func() {
 			srv.setupConn(fd, inboundConn, nil)
-			srv.inbound.remoteDone(fd)
+			slots.setupEnded(fd)
 			srv.inbound.release(a.ip, a.subnet)
-			slots <- struct{}{}
 		}()
 	}
 }
@@ -140,10 +118,8 @@ type inboundState struct {
 	courtesy      tokenBucket
 	evict         tokenBucket
 	rejected      [len(inboundRejections)]uint64
-	courtesyTaken uint64     // connections let through for a courtesy refusal
-	evictTaken    uint64     // connections let through for a possible eviction
-	awaiting      []net.Conn // setups waiting for the remote, longest first
-	stalledClosed uint64     // setups closed by closeStalled
+	courtesyTaken uint64 // connections let through for a courtesy refusal
+	evictTaken    uint64 // connections let through for a possible eviction
 
 	evicted atomic.Uint64 // inbound peers evicted, counted by the run loop
 }
@@ -157,9 +133,6 @@ type listenStats struct {
 	// for a courtesy refusal; EvictTries those given it because a peer
 	// could be evicted for them; Evicted the inbound peers evicted.
 	Courtesy, EvictTries, Evicted uint64
-	// StalledClosed counts setups closed because all pending slots were
-	// taken and they had waited longest for the remote.
-	StalledClosed uint64
 }
 
 // stats returns the listener's counters.
@@ -173,7 +146,6 @@ func (s *inboundState) stats() listenStats {
 		}
 	}
 	st.Courtesy, st.EvictTries, st.Evicted = s.courtesyTaken, s.evictTaken, s.evicted.Load()
-	st.StalledClosed = s.stalledClosed
 	return st
 }
 
@@ -313,41 +285,4 @@ func (s *inboundState) pruneLocked(now mclock.AbsTime) {
 			delete(s.seen, ip)
 		}
 	}
-}
-
-// awaitRemote records that the setup of fd waits for the remote: for its
-// auth packet or its Hello.
-func (s *inboundState) awaitRemote(fd net.Conn) {
-	s.mu.Lock()
-	s.awaiting = append(s.awaiting, fd)
-	s.mu.Unlock()
-}
-
-// remoteDone records that the setup of fd no longer waits for the remote.
-func (s *inboundState) remoteDone(fd net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, c := range s.awaiting {
-		if c == fd {
-			s.awaiting = append(s.awaiting[:i], s.awaiting[i+1:]...)
-			return
-		}
-	}
-}
-
-// closeStalled closes the setup that has waited longest for the remote,
-// if any; its goroutine then ends and frees its pending slot. It reports
-// whether it closed one.
-func (s *inboundState) closeStalled() bool {
-	s.mu.Lock()
-	if len(s.awaiting) == 0 {
-		s.mu.Unlock()
-		return false
-	}
-	fd := s.awaiting[0]
-	s.awaiting = s.awaiting[1:]
-	s.stalledClosed++
-	s.mu.Unlock()
-	fd.Close()
-	return true
 }

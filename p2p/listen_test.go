@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
@@ -82,23 +83,26 @@ func TestListenPendingSlots(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pn := newPipeNet()
 		n := startPipeServer(t, pn, "127.0.1.1", func(c *Config) { c.MaxPendingPeers = 2 })
-		for _, ip := range []string{"127.0.2.1", "127.0.2.2"} {
-			fd, err := pn.dial(context.Background(), mustAddr(ip), n.addr)
+		// Connections that never send their auth packet take every
+		// waiting slot.
+		silent := waitingSlotsFactor * 2
+		for i := range silent {
+			fd, err := pn.dial(context.Background(), mustAddr(fmt.Sprintf("127.0.2.%d", 10+i)), n.addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer fd.Close()
 		}
 		synctest.Wait()
-		// Both slots are held by connections that never sent their auth
-		// packet: the one that waited longest gives way to the third.
+		// The one that waited longest gives way to a new connection at
+		// once, which then takes a free handshake slot.
 		start := time.Now()
-		mustDialRaw(t, pn, "127.0.2.3", n, newTestKey(t))
+		mustDialRaw(t, pn, "127.0.3.1", n, newTestKey(t))
 		if d := time.Since(start); d != 0 {
-			t.Fatalf("third connection served after %v, want at once", d)
+			t.Fatalf("new connection served after %v, want at once", d)
 		}
-		if st := n.Stats().Listener; st.StalledClosed != 1 {
-			t.Fatalf("stalled setups closed: %d, want 1", st.StalledClosed)
+		if st := n.Stats().Listener; st.StalledClosed != 1 || st.StalledHello != 0 {
+			t.Fatalf("stalled setups closed: %d (waiting for Hello: %d), want 1 (0)", st.StalledClosed, st.StalledHello)
 		}
 	})
 }

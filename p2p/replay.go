@@ -137,18 +137,21 @@ func (srv *Server) authFilter() func([]byte) error {
 }
 
 // setupAuthFilter returns the auth filter of c's encryption handshake: the
-// replay filter, after noting for inbound connections that the remote has
-// sent its auth packet, so the setup no longer gives way to new
-// connections (see listenLoop).
+// replay filter and, for inbound connections, the exchange of the waiting
+// slot for a handshake slot (see slots.go) before any cryptography.
 func (srv *Server) setupAuthFilter(c *conn) func([]byte) error {
 	f := srv.authFilter()
 	if !c.flags.is(inboundConn) {
 		return f
 	}
 	return func(packet []byte) error {
-		srv.inbound.remoteDone(c.fd.Conn)
 		if f != nil {
-			return f(packet)
+			if err := f(packet); err != nil {
+				return err
+			}
+		}
+		if !srv.pendingSlots.authReceived(c.fd.Conn, srv.quit) {
+			return ErrServerStopped
 		}
 		return nil
 	}

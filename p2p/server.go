@@ -69,7 +69,8 @@ type Server struct {
 	discv4       *discover.UDPv4  // nil without discovery
 	store        *peerStore
 	setupFails   setupFailures
-	bans         *banList // made by Start
+	bans         *banList      // made by Start
+	pendingSlots *pendingSlots // of inbound setups; made by Start
 
 	replay *replayFilter // recent inbound auth packets, made by Start
 
@@ -153,6 +154,7 @@ func (srv *Server) Start() (err error) {
 		srv.cfg.maxPendingPerIP = srv.cfg.Limits.MaxPendingPerIP
 	}
 	srv.bans = newBanList(cfg.clock)
+	srv.pendingSlots = newPendingSlots(cfg.clock, cfg.MaxPendingPeers, cfg.handshakeTO)
 	srv.replay = newReplayFilter(cfg.clock)
 	srv.quit = make(chan struct{})
 	srv.setups = make(map[*meteredConn]struct{})

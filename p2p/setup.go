@@ -77,11 +77,11 @@ func (srv *Server) runSetup(c *conn, dest *enode.Node) error {
 	}
 	if c.flags.is(inboundConn) {
 		// Waiting for the remote again: the setup gives way to a new
-		// connection when the pending slots run out (see listenLoop).
-		srv.inbound.awaitRemote(c.fd.Conn)
+		// one when the handshake slots run out (see slots.go).
+		srv.pendingSlots.awaitHello(c.fd.Conn)
+		defer srv.pendingSlots.helloDone(c.fd.Conn)
 	}
 	c.hello, err = srv.exchangeHello(c, pub)
-	srv.inbound.remoteDone(c.fd.Conn)
 	if err != nil {
 		return err
 	}

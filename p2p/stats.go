@@ -120,10 +120,13 @@ type ListenerStats struct {
 	// the inbound peers evicted.
 	EvictTries uint64 `json:"evictTries"`
 	Evicted    uint64 `json:"evicted"`
-	// StalledClosed counts handshakes closed to free a pending slot for a
-	// new connection: with every slot taken, the setup that had waited
-	// longest for the remote's auth packet or Hello gives way.
+	// StalledClosed counts inbound setups closed to make room for new
+	// ones (see docs/limits.md, pending slots): with every waiting slot
+	// taken, the connection that had waited longest for its auth packet;
+	// with every handshake slot taken, a setup that had waited a while
+	// for its Hello (StalledHello counts these alone).
 	StalledClosed uint64 `json:"stalledClosed"`
+	StalledHello  uint64 `json:"stalledHello"`
 }
 
 // PeerStoreStats counts the peer store's writes.
@@ -249,7 +252,9 @@ func (srv *Server) Stats() ServerStats {
 	st.Protocols = traffic.snapshot()
 	if srv.inbound != nil {
 		l := srv.inbound.stats()
-		st.Listener = ListenerStats{Rejected: l.Rejected, Courtesy: l.Courtesy, EvictTries: l.EvictTries, Evicted: l.Evicted, StalledClosed: l.StalledClosed}
+		st.Listener = ListenerStats{Rejected: l.Rejected, Courtesy: l.Courtesy, EvictTries: l.EvictTries, Evicted: l.Evicted}
+		w, h := srv.pendingSlots.closed()
+		st.Listener.StalledClosed, st.Listener.StalledHello = w+h, h
 	}
 	if store != nil {
 		st.PeerStore = PeerStoreStats{
