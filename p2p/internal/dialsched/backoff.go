@@ -139,15 +139,24 @@ func (t *backoffTable) fail(id enode.ID, c FailureClass, now mclock.AbsTime) tim
 	return e.delay
 }
 
-// until returns the end of id's backoff, with the delay capped at limit, and
-// whether it is later than now.
-func (t *backoffTable) until(id enode.ID, now mclock.AbsTime, limit time.Duration) (mclock.AbsTime, bool) {
+// until returns the end of id's backoff and whether it is later than now.
+// For a static node the delay is capped at MaxStaticBackoff, and a busy
+// remote is asked again on the connect schedule (30 s, doubling): full
+// nodes free slots all the time, and the operator asked for this one.
+func (t *backoffTable) until(id enode.ID, now mclock.AbsTime, static bool) (mclock.AbsTime, bool) {
 	el, ok := t.entries[id]
 	if !ok {
 		return 0, false
 	}
 	e := el.Value.(*backoffEntry)
-	end := e.at.Add(min(e.delay, limit))
+	d := e.delay
+	if static {
+		if e.class == ClassBusy {
+			d = backoffDelay(ClassConnect, e.fails)
+		}
+		d = min(d, MaxStaticBackoff)
+	}
+	end := e.at.Add(d)
 	return end, end > now
 }
 

@@ -47,7 +47,7 @@ func TestBackoffTable(t *testing.T) {
 	)
 	blockedUntil := func() mclock.AbsTime {
 		t.Helper()
-		until, ok := bt.until(id, now, MaxBackoff)
+		until, ok := bt.until(id, now, false)
 		if !ok {
 			t.Fatalf("t=%v: not backed off", time.Duration(now))
 		}
@@ -62,14 +62,24 @@ func TestBackoffTable(t *testing.T) {
 			t.Fatalf("until %v, want %v", got, now.Add(want))
 		}
 		now = now.Add(want)
-		if _, ok := bt.until(id, now, MaxBackoff); ok {
+		if _, ok := bt.until(id, now, false); ok {
 			t.Fatalf("still backed off at the end of the backoff")
 		}
 	}
-	// The static cap shortens the wait, not the record.
+	// A static node that is busy waits on the connect schedule (the
+	// fourth failure: 30 s × 8), which shortens the wait, not the record.
 	bt.fail(id, ClassBusy, now)
-	if until, _ := bt.until(id, now, MaxStaticBackoff); until != now.Add(MaxStaticBackoff) {
-		t.Fatalf("static until %v", until)
+	if until, _ := bt.until(id, now, true); until != now.Add(8*ConnectBackoff) {
+		t.Fatalf("static until %v", time.Duration(until-now))
+	}
+	if until, _ := bt.until(id, now, false); until != now.Add(8*BusyBackoff) {
+		t.Fatalf("until %v", time.Duration(until-now))
+	}
+	// Other classes are capped at MaxStaticBackoff for static nodes.
+	other := enode.ID{2}
+	bt.fail(other, ClassProtocol, now)
+	if until, _ := bt.until(other, now, true); until != now.Add(MaxStaticBackoff) {
+		t.Fatalf("static until %v", time.Duration(until-now))
 	}
 	// Another class starts at its own base.
 	if d := bt.fail(id, ClassConnect, now); d != ConnectBackoff {
@@ -89,7 +99,7 @@ func TestBackoffTable(t *testing.T) {
 	}
 	// Success resets.
 	bt.reset(id)
-	if _, ok := bt.until(id, now, MaxBackoff); ok {
+	if _, ok := bt.until(id, now, false); ok {
 		t.Fatal("backed off after reset")
 	}
 	if d := bt.fail(id, ClassBusy, now); d != BusyBackoff {
@@ -110,7 +120,7 @@ func TestBackoffTableEviction(t *testing.T) {
 		t.Fatalf("len %d", bt.len())
 	}
 	for i, want := range []bool{false, false, true, false, true, true} {
-		if _, ok := bt.until(enode.ID{byte(i)}, 0, MaxBackoff); ok != want {
+		if _, ok := bt.until(enode.ID{byte(i)}, 0, false); ok != want {
 			t.Errorf("node %d: remembered %v, want %v", i, ok, want)
 		}
 	}

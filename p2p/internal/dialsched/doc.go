@@ -74,7 +74,9 @@
 // A connection that reaches the peer set clears the entry. Candidates from
 // the iterator that are backed off are skipped without any network traffic
 // and counted in Stats. Static nodes share the table but wait at most
-// MaxStaticBackoff, because an operator asked for them by name.
+// MaxStaticBackoff, because an operator asked for them by name, and a
+// static node that said it is full is asked again on the connect schedule
+// (30 s, doubling) rather than the busy one.
 //
 // Static nodes. A static node is redialed whenever it is not connected and
 // the checks pass, whether or not a dynamic slot is free. When a dial to a static node fails to connect, the task

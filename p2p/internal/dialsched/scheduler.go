@@ -396,17 +396,10 @@ func (s *Scheduler) checkDial(n *enode.Node, static bool) error {
 	if s.history.contains(id) {
 		return errRecentlyDialed
 	}
-	if _, ok := s.backoff.until(id, s.cfg.Clock.Now(), backoffLimit(static)); ok {
+	if _, ok := s.backoff.until(id, s.cfg.Clock.Now(), static); ok {
 		return errBackedOff
 	}
 	return nil
-}
-
-func backoffLimit(static bool) time.Duration {
-	if static {
-		return MaxStaticBackoff
-	}
-	return MaxBackoff
 }
 
 // checkCandidate returns an error if the iterator candidate n must not be

@@ -70,7 +70,7 @@ func (s *Scheduler) updateStaticPool(id enode.ID) {
 		st.poolIndex = len(s.staticPool)
 		s.staticPool = append(s.staticPool, st)
 	case errBackedOff:
-		until, _ := s.backoff.until(id, now, MaxStaticBackoff)
+		until, _ := s.backoff.until(id, now, true)
 		s.wakeStatic(st, until)
 	case errResolveWait:
 		s.wakeStatic(st, st.lastResolved.Add(st.resolveDelay))
@@ -164,7 +164,7 @@ func (s *Scheduler) startBootnodeDial(slots int, now mclock.AbsTime) int {
 			s.startDial(&dialTask{kind: kindBootnode, id: n.ID(), dest: n})
 			return 1
 		case errBackedOff:
-			if until, _ := s.backoff.until(n.ID(), now, MaxBackoff); s.bootRetry == 0 || until < s.bootRetry {
+			if until, _ := s.backoff.until(n.ID(), now, false); s.bootRetry == 0 || until < s.bootRetry {
 				s.bootRetry = until
 			}
 		}
