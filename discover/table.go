@@ -122,9 +122,13 @@ func newTable(net transport, self enode.ID, db DB, cfg Config) *table {
 	return tab
 }
 
-// start seeds the table and starts its loop, which begins with a refresh.
+// start seeds the table, queues the seeds for a check at once (announcing
+// our endpoint to them) and starts its loop, which begins with a refresh.
 func (tab *table) start() {
 	tab.loadSeeds()
+	tab.mu.Lock()
+	tab.announceSeedsLocked()
+	tab.mu.Unlock()
 	tab.wg.Add(1)
 	go tab.loop()
 }

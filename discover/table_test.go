@@ -293,6 +293,49 @@ func TestTableRevalidationSpeed(t *testing.T) {
 	_ = before
 }
 
+// TestTableAnnounceSeeds checks that the seeds of a starting table are all
+// checked (pinged: our endpoint announced to them) at once, not one per
+// fast interval.
+func TestTableAnnounceSeeds(t *testing.T) {
+	tt := newTableTest(t)
+	db := newMemDB()
+	keys := newKeySource(7)
+	var ids []enode.ID
+	for i := range 12 {
+		ip := netip.MustParseAddr("10.0.1." + itoa(i+1))
+		n := enode.NewV4(keys.key().Public(), ip, 30303, 30303)
+		ids = append(ids, n.ID())
+		db.UpdateNode(n)
+		db.UpdateLastPongReceived(n.ID(), ip, time.Now())
+	}
+	tt.tab.db = db
+	tt.tab.loadSeeds()
+	tt.tab.mu.Lock()
+	tt.tab.announceSeedsLocked()
+	tt.tab.mu.Unlock()
+	// Run the checks as the loop does, without letting time pass: each
+	// result makes the loop start the next due checks.
+	for range len(ids) {
+		tt.tab.mu.Lock()
+		tt.tab.runRevalidationLocked(tt.clock.Now())
+		inFlight := tt.tab.reval.inFlight
+		tt.tab.mu.Unlock()
+		if inFlight > maxRevalidations {
+			t.Fatalf("%d checks in flight", inFlight)
+		}
+		for range inFlight {
+			tt.tab.handleRevalResult(<-tt.tab.revalDoneCh)
+		}
+	}
+	tt.net.mu.Lock()
+	defer tt.net.mu.Unlock()
+	for _, id := range ids {
+		if tt.net.pinged[id] != 1 {
+			t.Errorf("seed %v pinged %d times, want once", id.TerminalString(), tt.net.pinged[id])
+		}
+	}
+}
+
 // TestTableRevalidationFailure checks go-ethereum's rule for failed checks:
 // a third of the checks remain, and at zero the node is replaced.
 func TestTableRevalidationFailure(t *testing.T) {
