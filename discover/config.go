@@ -8,9 +8,14 @@
 // and ENRRequest, 24-hour bonds, 17 buckets of 16, IP subnet limits), but
 // forms networks faster: no fixed sleeps when bonding, contacts accepted
 // from the start, nodes checked within seconds of insertion rather than
-// one every 1.5 s, and Findnode answered with recently learned nodes as well
-// as validated ones, so that a new network does not funnel every dialer to
-// the same few nodes. Each difference is explained where it is implemented.
+// one every 1.5 s (a starting node's seeds at once, which announces a new
+// endpoint to them), and Findnode answered with recently learned nodes as
+// well as validated ones, and, for a target in a full bucket, with a sample
+// that favours the nodes handed out least lately and learned of last, so
+// that a new network does not funnel every dialer to the same few nodes.
+// Answers for a target in a bucket with room are the closest nodes, so
+// lookups converge as in go-ethereum. Each difference is explained where it
+// is implemented.
 //
 // Every timer comes from the injected clock (Config.Clock), so the protocol
 // logic is tested on a simulated clock.

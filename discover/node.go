@@ -37,6 +37,15 @@ type tableNode struct {
 
 	reval    *revalList // the revalidation list holding it, nil if none
 	checking bool       // a liveness check is in flight
+
+	// contacted says that the node reached us from its recorded endpoint
+	// after a bond (it pinged us, or a Findnode of ours was answered by
+	// it): a replacement that did is relayed like a fresh entry.
+	contacted bool
+	// handouts counts how often the node was in our Findnode answers,
+	// decaying with handoutHalfLife from handoutAt.
+	handouts  float64
+	handoutAt mclock.AbsTime
 }
 
 func newTableNode(n *enode.Node, now mclock.AbsTime) *tableNode {

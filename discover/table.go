@@ -1,8 +1,10 @@
 package discover
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -32,6 +34,8 @@ const (
 	seedCount         = 30                  // DB nodes loaded as seeds
 	seedMaxAge        = 5 * 24 * time.Hour  // seeds must have answered within this
 	freshWindow       = 10 * time.Minute    // see closestForFindnode
+	answerWindow      = 3 * bucketSize      // see closestForFindnode
+	handoutHalfLife   = time.Minute         // see closestForFindnode
 	lookupRandomCount = 3                   // random lookups per refresh
 )
 
@@ -118,9 +122,13 @@ func newTable(net transport, self enode.ID, db DB, cfg Config) *table {
 	return tab
 }
 
-// start seeds the table and starts its loop, which begins with a refresh.
+// start seeds the table, queues the seeds for a check at once (announcing
+// our endpoint to them) and starts its loop, which begins with a refresh.
 func (tab *table) start() {
 	tab.loadSeeds()
+	tab.mu.Lock()
+	tab.announceSeedsLocked()
+	tab.mu.Unlock()
 	tab.wg.Add(1)
 	go tab.loop()
 }
@@ -224,7 +232,7 @@ func (tab *table) add(n *enode.Node, inbound, proven bool) bool {
 		return false
 	}
 	if len(b.entries) >= bucketSize {
-		tab.addReplacementLocked(b, n, now)
+		tab.addReplacementLocked(b, n, inbound, now)
 		return false
 	}
 	var e *tableNode
@@ -314,11 +322,17 @@ func (tab *table) update(n *enode.Node) {
 	}
 }
 
-func (tab *table) addReplacementLocked(b *bucket, n *enode.Node, now mclock.AbsTime) {
+// addReplacementLocked adds n to the replacements of b, or updates its
+// entry there. inbound says that n contacted us (a bonded node, see
+// addInbound).
+func (tab *table) addReplacementLocked(b *bucket, n *enode.Node, inbound bool, now mclock.AbsTime) {
 	if i := indexOf(b.replacements, n.ID()); i >= 0 {
 		e := b.replacements[i]
 		if n.Seq() > e.node.Seq() && n.IPAddr() == e.node.IPAddr() {
 			e.node = n
+		}
+		if inbound {
+			e.contacted = n.IPAddr() == e.node.IPAddr() && n.UDP() == e.node.UDP()
 		}
 		e.lastSeen = now
 		return
@@ -326,7 +340,9 @@ func (tab *table) addReplacementLocked(b *bucket, n *enode.Node, now mclock.AbsT
 	if !tab.addIPLocked(b, n.IPAddr()) {
 		return
 	}
-	b.replacements = slices.Insert(b.replacements, 0, newTableNode(n, now))
+	e := newTableNode(n, now)
+	e.contacted = inbound
+	b.replacements = slices.Insert(b.replacements, 0, e)
 	if len(b.replacements) > maxReplacements {
 		last := b.replacements[maxReplacements]
 		b.replacements = b.replacements[:maxReplacements]
@@ -432,36 +448,89 @@ func (tab *table) closestLocked(target enode.ID, max int, keep func(*tableNode) 
 	return h.entries
 }
 
-// closestForFindnode returns the nodes we answer a Findnode with: the
-// closest entries that passed their last liveness check or are fresh
-// (added within freshWindow and not yet checked), that relay passes.
+// closestForFindnode returns the nodes we answer a Findnode with, appended
+// to dst in wire form.
 //
-// go-ethereum answers with validated nodes only whenever it has any. With one
-// validation per 1.5 s, the validated set of a young network is the same few
-// early nodes everywhere, so every node learns, and dials, those few. Fresh
-// unchecked nodes spread new members at the speed of lookups instead. Relaying
-// them costs little: every new entry is pinged within seconds (the fast
-// revalidation list), a failed check excludes it at once, and relayed addresses
-// pass the same sender and NetRestrict filters. With no such node, any entry
+// The candidates are the bucket entries that passed their last liveness
+// check or are fresh (added within freshWindow and not yet checked), and
+// the replacements that contacted us from their recorded endpoint within
+// freshWindow, all of them passing relay. With no candidate, any entry
 // will do, as in go-ethereum.
 //
-// The nodes are appended to dst in wire form.
+// go-ethereum answers with the closest validated bucket entries whenever it
+// has any. With one validation per 1.5 s, the validated set of a young
+// network is the same few early nodes everywhere, so every node learns,
+// and dials, those few until they are full. Fresh unchecked entries spread
+// new members at the speed of lookups instead. Relaying them costs little:
+// every new entry is pinged within seconds (the fast revalidation list), a
+// failed check excludes it at once, and relayed addresses pass the same
+// sender and NetRestrict filters. Replacements that bonded with us are as
+// good, and they are the nodes that came after the buckets filled: the
+// ones nobody else relays.
+//
+// Which candidates: if the bucket the target falls into has room, our
+// table holds every node of the target's neighbourhood that we know of, and
+// the answer is the closest candidates, so that lookups converge on the
+// true closest nodes. If that bucket is full, our table holds only a sample
+// of that part of the network (the first nodes that filled the bucket), and
+// the answer is a sample too: of the answerWindow candidates closest to the
+// target, those we handed out least often lately (a count halving every
+// handoutHalfLife), and among equal counts the ones we learned of last. The
+// nodes that every table holds since the network started are thus not
+// handed to every newcomer, and recently arrived nodes, which have free
+// slots, are. Lookups still converge: the answer comes from the closest
+// candidates, and near the target, where buckets have room, it is exact.
 func (tab *table) closestForFindnode(dst []v4wire.Node, target enode.ID, relay func(*enode.Node) bool) []v4wire.Node {
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
 	now := tab.clock.Now()
-	good := func(e *tableNode) bool {
-		fresh := e.checks == 0 && !e.live && now.Sub(e.addedToBucket) < freshWindow
-		return (e.live || fresh) && relay(e.node)
+	sampled := len(tab.bucketAt(enode.LogDist(tab.self, target)).entries) >= bucketSize
+	pool := distanceList[*tableNode]{target: target, max: bucketSize}
+	if sampled {
+		pool.max = answerWindow
 	}
-	entries := tab.closestLocked(target, bucketSize, good)
+	for _, b := range &tab.buckets {
+		for _, e := range b.entries {
+			fresh := e.checks == 0 && !e.live && now.Sub(e.addedToBucket) < freshWindow
+			if (e.live || fresh) && relay(e.node) {
+				pool.push(e)
+			}
+		}
+		for _, r := range b.replacements {
+			if r.contacted && now.Sub(r.lastSeen) < freshWindow && relay(r.node) {
+				pool.push(r)
+			}
+		}
+	}
+	entries := pool.entries
 	if len(entries) == 0 {
 		entries = tab.closestLocked(target, bucketSize, func(e *tableNode) bool { return relay(e.node) })
 	}
+	if len(entries) > bucketSize {
+		load := make(map[*tableNode]float64, len(entries))
+		for _, e := range entries {
+			load[e] = math.Round(e.handoutsAt(now))
+		}
+		// Stable: among equals the closer first.
+		slices.SortStableFunc(entries, func(a, b *tableNode) int {
+			return cmp.Or(cmp.Compare(load[a], load[b]), cmp.Compare(b.addedToTable, a.addedToTable))
+		})
+		entries = entries[:bucketSize]
+	}
 	for _, e := range entries {
+		e.handouts = e.handoutsAt(now) + 1
+		e.handoutAt = now
 		dst = append(dst, e.rpc())
 	}
 	return dst
+}
+
+// handoutsAt returns the decayed hand-out count of n at now.
+func (n *tableNode) handoutsAt(now mclock.AbsTime) float64 {
+	if n.handouts == 0 {
+		return 0
+	}
+	return n.handouts * math.Exp2(-float64(now.Sub(n.handoutAt))/float64(handoutHalfLife))
 }
 
 // touch records contact from the node at from if the table (or a

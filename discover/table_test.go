@@ -293,6 +293,49 @@ func TestTableRevalidationSpeed(t *testing.T) {
 	_ = before
 }
 
+// TestTableAnnounceSeeds checks that the seeds of a starting table are all
+// checked (pinged: our endpoint announced to them) at once, not one per
+// fast interval.
+func TestTableAnnounceSeeds(t *testing.T) {
+	tt := newTableTest(t)
+	db := newMemDB()
+	keys := newKeySource(7)
+	var ids []enode.ID
+	for i := range 12 {
+		ip := netip.MustParseAddr("10.0.1." + itoa(i+1))
+		n := enode.NewV4(keys.key().Public(), ip, 30303, 30303)
+		ids = append(ids, n.ID())
+		db.UpdateNode(n)
+		db.UpdateLastPongReceived(n.ID(), ip, time.Now())
+	}
+	tt.tab.db = db
+	tt.tab.loadSeeds()
+	tt.tab.mu.Lock()
+	tt.tab.announceSeedsLocked()
+	tt.tab.mu.Unlock()
+	// Run the checks as the loop does, without letting time pass: each
+	// result makes the loop start the next due checks.
+	for range len(ids) {
+		tt.tab.mu.Lock()
+		tt.tab.runRevalidationLocked(tt.clock.Now())
+		inFlight := tt.tab.reval.inFlight
+		tt.tab.mu.Unlock()
+		if inFlight > maxRevalidations {
+			t.Fatalf("%d checks in flight", inFlight)
+		}
+		for range inFlight {
+			tt.tab.handleRevalResult(<-tt.tab.revalDoneCh)
+		}
+	}
+	tt.net.mu.Lock()
+	defer tt.net.mu.Unlock()
+	for _, id := range ids {
+		if tt.net.pinged[id] != 1 {
+			t.Errorf("seed %v pinged %d times, want once", id.TerminalString(), tt.net.pinged[id])
+		}
+	}
+}
+
 // TestTableRevalidationFailure checks go-ethereum's rule for failed checks:
 // a third of the checks remain, and at zero the node is replaced.
 func TestTableRevalidationFailure(t *testing.T) {
@@ -352,21 +395,126 @@ func TestTableFindnodeAnswer(t *testing.T) {
 
 // answerIDs returns the IDs of the entries a Findnode would be answered
 // with.
-func (tt *tableTest) answerIDs() map[enode.ID]bool {
-	out := tt.tab.closestForFindnode(nil, enode.ID{}, func(*enode.Node) bool { return true })
+func (tt *tableTest) answerIDs() map[enode.ID]bool { return tt.answerFor(enode.ID{}) }
+
+// answerFor returns the IDs of the entries and replacements a Findnode for
+// target would be answered with.
+func (tt *tableTest) answerFor(target enode.ID) map[enode.ID]bool {
+	out := tt.tab.closestForFindnode(nil, target, func(*enode.Node) bool { return true })
 	m := make(map[enode.ID]bool)
 	tt.tab.mu.Lock()
 	defer tt.tab.mu.Unlock()
 	for _, rn := range out {
 		for _, b := range tt.tab.buckets {
-			for _, e := range b.entries {
-				if e.rpc() == rn && e.node.IPAddr() == rn.IP {
-					m[e.ID()] = true
+			for _, list := range [][]*tableNode{b.entries, b.replacements} {
+				for _, e := range list {
+					if e.rpc() == rn && e.node.IPAddr() == rn.IP {
+						m[e.ID()] = true
+					}
 				}
 			}
 		}
 	}
+	if len(m) != len(out) {
+		tt.t.Fatalf("answer of %d nodes, %d of them distinct table nodes", len(out), len(m))
+	}
 	return m
+}
+
+// TestTableFindnodeSample checks the answer for a target in a full bucket:
+// a sample of the closest candidates that favours those handed out least
+// and learned of last, including replacements that contacted us (not
+// those only heard of), so that successive answers cover all candidates.
+func TestTableFindnodeSample(t *testing.T) {
+	tt := newTableTest(t)
+	var entries, contacted, heard []enode.ID
+	for i := range bucketSize {
+		id := tt.idAt(256)
+		entries = append(entries, id)
+		tt.tab.addFound(node(id, "10.0.1."+itoa(i+1), 0))
+		tt.clock.Run(time.Second)
+	}
+	for i := range 3 {
+		id := tt.idAt(256)
+		contacted = append(contacted, id)
+		tt.tab.addInbound(node(id, "10.0.2."+itoa(i+1), 0), true)
+		id = tt.idAt(256)
+		heard = append(heard, id)
+		tt.tab.addFound(node(id, "10.0.3."+itoa(i+1), 0))
+	}
+	target := tt.idAt(256)
+	got := tt.answerFor(target)
+	if len(got) != bucketSize {
+		t.Fatalf("answer of %d nodes, want %d", len(got), bucketSize)
+	}
+	for _, id := range contacted {
+		if !got[id] {
+			t.Errorf("contacted replacement %v not in the first answer", id.TerminalString())
+		}
+	}
+	// The first answer holds the newest entries; the next ones those
+	// left out before.
+	for _, id := range entries[:3] {
+		if got[id] {
+			t.Errorf("oldest entry %v in the first answer", id.TerminalString())
+		}
+	}
+	seen := make(map[enode.ID]int)
+	for id := range got {
+		seen[id]++
+	}
+	for range 2 {
+		for id := range tt.answerFor(target) {
+			seen[id]++
+		}
+	}
+	for _, id := range append(entries, contacted...) {
+		if seen[id] == 0 {
+			t.Errorf("candidate %v in none of three answers", id.TerminalString())
+		}
+	}
+	for _, id := range heard {
+		if seen[id] > 0 {
+			t.Errorf("replacement %v that never contacted us was handed out", id.TerminalString())
+		}
+	}
+	// Hand-out counts fade: after a long pause, the newest come first again.
+	tt.clock.Run(5 * handoutHalfLife) // within freshWindow
+	got = tt.answerFor(target)
+	for _, id := range entries[:3] {
+		if got[id] {
+			t.Errorf("after a pause, oldest entry %v in the answer", id.TerminalString())
+		}
+	}
+}
+
+// TestTableFindnodeExact checks the answer for a target whose bucket has
+// room: the closest candidates, whatever their hand-out counts.
+func TestTableFindnodeExact(t *testing.T) {
+	tt := newTableTest(t)
+	var all []*enode.Node
+	for i := range 40 {
+		n := node(tt.idAt(250+i%6), "10.0.1."+itoa(i+1), 0)
+		if tt.tab.addFound(n) {
+			all = append(all, n)
+		}
+	}
+	target := tt.idAt(251)
+	if b := tt.bucket(target); len(b.entries) >= bucketSize {
+		t.Fatalf("target's bucket is full")
+	}
+	want := nodesByDistance{target: target, max: bucketSize}
+	for _, n := range all {
+		want.push(n)
+	}
+	for round := range 3 {
+		got := tt.answerFor(target)
+		for _, n := range want.entries {
+			if !got[n.ID()] {
+				t.Fatalf("answer %d: closest node %v missing", round, n.ID().TerminalString())
+			}
+		}
+	}
 }
 
 func TestTableSeen(t *testing.T) {

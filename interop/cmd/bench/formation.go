@@ -108,8 +108,9 @@ type formationResult struct {
 type formationImpl interface {
 	// startBootnode starts the discovery-only bootnode on 127.0.0.1.
 	startBootnode() error
-	// startNode starts a server on 127.0.0.1 with maxPeers that knows only
-	// the bootnode. The joiner's dials are counted apart from the others'.
+	// startNode starts a server on an address of its own (nodeIP) with
+	// maxPeers that knows only the bootnode. The joiner's dials are
+	// counted apart from the others'.
 	startNode(maxPeers int, joiner bool) (formationNode, error)
 	// counts returns the dials of the servers started with joiner unset.
 	counts() dialTally
@@ -489,7 +490,7 @@ func formationRows(filter *regexp.Regexp, fp formationParams, runOurs, runGeth b
 		return strings.Join(out, "; ")
 	}
 	nodes := fmt.Sprintf("%d nodes", fp.nodes)
-	desc := fmt.Sprintf("%s on 127.0.0.1, one discovery-only bootnode, maxpeers %d, outbound target %d", nodes, fp.maxPeers, fp.maxPeers/formationDialRatio)
+	desc := fmt.Sprintf("%s each on its own 127.1.x.y, one discovery-only bootnode on 127.0.0.1, maxpeers %d, outbound target %d", nodes, fp.maxPeers, fp.maxPeers/formationDialRatio)
 	both := func(f func(v []float64) string) string {
 		var parts []string
 		if o != nil {

@@ -21,6 +21,7 @@ import (
 	gethp2p "github.com/ethereum/go-ethereum/p2p"
 	gethdiscover "github.com/ethereum/go-ethereum/p2p/discover"
 	gethenode "github.com/ethereum/go-ethereum/p2p/enode"
+	"github.com/ethereum/go-ethereum/p2p/nat"
 )
 
 // The two implementations of the formation measurement. Both run servers
@@ -28,6 +29,16 @@ import (
 // an in-memory node database and default timings.
 
 var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// nodeIP returns the address of the k-th server of a network, 127.1.x.y:
+// every server has an address of its own, as nodes of a real network do
+// (Linux answers on all of 127.0.0.0/8), and none is the bootnode's
+// 127.0.0.1. The servers listen for TCP and UDP on it; go-ethereum's also
+// dial from it. Ours dial from 127.0.0.1, the kernel's choice, because
+// p2p.Config has no dialer setting: see ourFormation.startNode.
+func nodeIP(k int) netip.Addr {
+	return netip.AddrFrom4([4]byte{127, 1, byte(k / 250), byte(k%250 + 1)})
+}
 
 // ---- ours ----
 
@@ -39,6 +50,7 @@ var loopbackIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 // per-packet ones included) is built and handed to the counter; their
 // number is reported.
 type ourFormation struct {
+	started  int // servers started, for nodeIP
 	boot     *discover.UDPv4
 	bootNode *enode.Node
 	all      logTally // the network's servers
@@ -77,11 +89,20 @@ func (f *ourFormation) startNode(maxPeers int, joiner bool) (formationNode, erro
 	if joiner {
 		tally = &f.join
 	}
+	ip := nodeIP(f.started)
+	f.started++
 	srv := &p2p.Server{Config: p2p.Config{
-		PrivateKey:     key,
-		Name:           "devp2p-go/bench",
-		MaxPeers:       maxPeers,
-		ListenAddr:     "127.0.0.1:0",
+		PrivateKey: key,
+		Name:       "devp2p-go/bench",
+		MaxPeers:   maxPeers,
+		ListenAddr: netip.AddrPortFrom(ip, 0).String(),
+		// Every dial of ours leaves from 127.0.0.1 (the kernel's source
+		// address for 127.0.0.0/8; p2p.Config cannot bind the dialer),
+		// so every listener would see all 200 nodes as one IP and close
+		// handshakes beyond the per-IP pending cap (4) that a network of
+		// distinct IPs never reaches: one node has at most one dial to
+		// another in flight. The cap is lifted here to stand for that.
+		Limits:         p2p.Limits{MaxPendingPerIP: -1},
 		BootstrapNodes: []*enode.Node{f.bootNode},
 		Logger:         slog.New(tallyHandler{tally}),
 		Protocols: []p2p.Protocol{{Name: benchProto, Version: benchVersion, Length: benchLength,
@@ -219,6 +240,7 @@ func (h tallyHandler) Handle(_ context.Context, r slog.Record) error {
 // "p2p/dials/error/…" meters their failures. The fresh node dials through
 // a counting NodeDialer, so that its dials can be told from the others'.
 type gethFormation struct {
+	started   int // servers started, for nodeIP
 	boot      *gethdiscover.UDPv4
 	bootDB    *gethenode.DB
 	bootNode  *gethenode.Node
@@ -291,11 +313,16 @@ func (f *gethFormation) startNode(maxPeers int, joiner bool) (formationNode, err
 	if err != nil {
 		return nil, err
 	}
+	ip := nodeIP(f.started)
+	f.started++
 	cfg := gethp2p.Config{
-		PrivateKey:     key,
-		Name:           "geth/bench",
-		MaxPeers:       maxPeers,
-		ListenAddr:     "127.0.0.1:0",
+		PrivateKey: key,
+		Name:       "geth/bench",
+		MaxPeers:   maxPeers,
+		ListenAddr: netip.AddrPortFrom(ip, 0).String(),
+		// The record's IP: go-ethereum's fallback is 127.0.0.1.
+		NAT:            nat.ExtIP(ip.AsSlice()),
+		Dialer:         sourceDialer{src: ip},
 		BootstrapNodes: []*gethenode.Node{f.bootNode},
 		DiscoveryV4:    true, // geth's node config sets it; the p2p.Config zero value is off
 		Logger:         gethlog.NewLogger(slog.DiscardHandler),
@@ -303,7 +330,7 @@ func (f *gethFormation) startNode(maxPeers int, joiner bool) (formationNode, err
 			Run: func(_ *gethp2p.Peer, rw gethp2p.MsgReadWriter) error { return readAll(gethMsgRW{rw}) }}},
 	}
 	if joiner {
-		cfg.Dialer = countingDialer{n: &f.joinDials}
+		cfg.Dialer = sourceDialer{src: ip, n: &f.joinDials}
 		f.join0 = meterCounts()
 	}
 	srv := &gethp2p.Server{Config: cfg}
@@ -363,16 +390,21 @@ func (n gethFormationNode) outbound() (out, total int) {
 
 func (n gethFormationNode) stop() { n.srv.Stop() }
 
-// countingDialer is go-ethereum's TCP dialer (same timeout) that counts
-// its dials.
-type countingDialer struct{ n *atomic.Int64 }
+// sourceDialer is go-ethereum's TCP dialer (same timeout) with the
+// server's own address as the source, and, if n is set, counting its dials.
+type sourceDialer struct {
+	src netip.Addr
+	n   *atomic.Int64
+}
 
-func (d countingDialer) Dial(ctx context.Context, dest *gethenode.Node) (net.Conn, error) {
-	d.n.Add(1)
+func (d sourceDialer) Dial(ctx context.Context, dest *gethenode.Node) (net.Conn, error) {
+	if d.n != nil {
+		d.n.Add(1)
+	}
 	addr, ok := dest.TCPEndpoint()
 	if !ok {
 		return nil, errors.New("node has no TCP endpoint")
 	}
-	nd := net.Dialer{Timeout: 15 * time.Second}
+	nd := net.Dialer{Timeout: 15 * time.Second, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(d.src, 0))}
 	return nd.DialContext(ctx, "tcp", addr.String())
 }
