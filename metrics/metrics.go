@@ -44,8 +44,9 @@
 //	                                   counter  connections of a full server given the handshakes
 //	                                            because an inbound peer could be evicted for them
 //	p2p_inbound_evictions_total        counter  inbound peers evicted for a peer from another subnet
-//	p2p_stalled_setups_closed_total    counter  setups closed to free a pending slot (the one that
-//	                                            waited longest for the remote)
+//	p2p_stalled_setups_closed_total    counter  inbound setups closed to make room for new ones
+//	                                            (silent ones, and those stalled before their Hello)
+//	p2p_stalled_hello_closed_total     counter  of those, setups stalled before their Hello
 //	p2p_discovery_packets_total{direction,type}
 //	                                   counter  discovery v4 datagrams by packet type
 //	p2p_discovery_bytes_total{direction}

@@ -214,6 +214,7 @@ p2p_listener_courtesy_total 0
 p2p_listener_eviction_handshakes_total 0
 p2p_inbound_evictions_total 0
 p2p_stalled_setups_closed_total 0
+p2p_stalled_hello_closed_total 0
 p2p_dial_backoff_nodes{class="connect"} 0
 `)
 	if v := gatherLabeled(t, reg, "p2p_listener_rejected_total", "reason", "not in netrestrict list"); v != 0 {
@@ -253,6 +254,7 @@ func TestCollectStatsListener(t *testing.T) {
 			EvictTries:    6,
 			Evicted:       3,
 			StalledClosed: 9,
+			StalledHello:  5,
 		},
 	}})
 	expectSeries(t, reg, `
@@ -262,6 +264,7 @@ p2p_listener_courtesy_total 4
 p2p_listener_eviction_handshakes_total 6
 p2p_inbound_evictions_total 3
 p2p_stalled_setups_closed_total 9
+p2p_stalled_hello_closed_total 5
 p2p_dial_backoff_nodes{class="busy"} 3
 p2p_dial_backoff_nodes{class="connect"} 0
 p2p_dial_backoff_nodes{class="future"} 1

@@ -59,8 +59,12 @@ var (
 		"Inbound peers evicted (disconnected with too many peers) to make room for a peer from another subnet.",
 		nil, nil)
 	stalledDesc = prometheus.NewDesc("p2p_stalled_setups_closed_total",
-		"Inbound connection setups closed to free a pending slot for a new connection: with every slot "+
-			"taken, the setup that waited longest for the remote gives way.", nil, nil)
+		"Inbound connection setups closed to make room for new ones: with every waiting slot taken, the "+
+			"connection that waited longest for its auth packet; with every handshake slot taken, setups "+
+			"stalled before their Hello.", nil, nil)
+	stalledHelloDesc = prometheus.NewDesc("p2p_stalled_hello_closed_total",
+		"Inbound connection setups closed to make room for new ones because they had waited too long for "+
+			"the remote's Hello (a subset of p2p_stalled_setups_closed_total).", nil, nil)
 
 	discPacketsDesc = prometheus.NewDesc("p2p_discovery_packets_total",
 		"Discovery v4 datagrams by direction and packet type (unknown: inbound datagrams of no known type).",
@@ -96,7 +100,7 @@ var (
 // statsDescs are the descriptors of the Stats series.
 var statsDescs = []*prometheus.Desc{
 	pendingDesc, handshakeFailDesc, dialsDesc, dialFailDesc, dialingDesc, backedOffDesc, dialSkippedDesc,
-	failuresDesc, bansDesc, listenRejectedDesc, courtesyDesc, evictTriesDesc, evictedDesc, stalledDesc,
+	failuresDesc, bansDesc, listenRejectedDesc, courtesyDesc, evictTriesDesc, evictedDesc, stalledDesc, stalledHelloDesc,
 	discPacketsDesc, discBytesDesc, discDropsDesc, discTimeoutsDesc, discWriteErrDesc, discTableDesc,
 	discValidatedDesc, peerStoreDesc, protoMsgsDesc, protoBytesDesc,
 }
@@ -166,6 +170,7 @@ func collectStats(ch chan<- prometheus.Metric, st p2p.ServerStats) {
 	counter(evictTriesDesc, st.Listener.EvictTries)
 	counter(evictedDesc, st.Listener.Evicted)
 	counter(stalledDesc, st.Listener.StalledClosed)
+	counter(stalledHelloDesc, st.Listener.StalledHello)
 
 	if d := st.Discovery; d != nil {
 		collectDiscovery(ch, d, gauge, counter)
