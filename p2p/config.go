@@ -65,7 +65,9 @@ type Config struct {
 
 	// ListenAddr is the TCP address to accept connections on, e.g.
 	// ":30303". A port of 0 picks a free port; NodeInfo reports the bound
-	// address. Empty means no listener: the server only dials.
+	// address. Empty means no listener: the server only dials. With a
+	// specific IP (not ":port"), dials leave from that IP too where it can
+	// reach the remote (same family; loopback only to loopback).
 	ListenAddr string
 
 	// MaxPeers is the most connected peers, trusted ones not counted.

@@ -39,6 +39,14 @@ func (srv *Server) setupDialScheduler() {
 		PriorityWait:      pol.AnchorWait,
 		ConnectFailed:     srv.connectFailed,
 	}
+	if cfg.Dialer == nil && srv.listener != nil {
+		// A listener bound to one address: dials leave from it too, so
+		// that the remote sees the address we listen on (and its per-IP
+		// limits count us once).
+		if ip := addrPort(srv.listener.Addr()).Addr().Unmap(); ip.IsValid() && !ip.IsUnspecified() {
+			cfg.Dialer = dialsched.TCPDialer{NetRestrict: srv.cfg.NetRestrict, LocalIP: ip}
+		}
+	}
 	it := srv.cfg.nodeSource
 	if it == nil {
 		it = enode.IterNodes(nil)

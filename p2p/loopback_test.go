@@ -19,6 +19,7 @@ import (
 
 	"github.com/devp2p-go/devp2p/crypto"
 	"github.com/devp2p-go/devp2p/enode"
+	"github.com/devp2p-go/devp2p/netutil"
 	"github.com/devp2p-go/devp2p/rlpx"
 )
 
@@ -854,5 +855,21 @@ func TestLoopbackStopWithSilentPeers(t *testing.T) {
 		t.Fatalf("Stop took %v with %d peers, want at most %v", d, silent+flooding, bound)
 	} else {
 		t.Logf("Stop took %v with %d peers", d, silent+flooding)
+	}
+}
+
+// A server listening on one address dials from it too, with the default
+// dialer.
+func TestLoopbackDialFromListenIP(t *testing.T) {
+	b := startTCPServer(t, "127.0.7.2", nil)
+	a := startTCPServer(t, "127.0.7.1", func(c *Config) {
+		c.dialer = nil
+		c.NoDiscovery = true
+	})
+	a.AddPeer(b.node)
+	waitFor(t, 10*time.Second, "a connected to b", func() bool { return b.PeerCount() == 1 })
+	p := b.Peers()[0]
+	if ip := netutil.AddrFromNetAddr(p.RemoteAddr()); ip != mustAddr("127.0.7.1") {
+		t.Fatalf("b sees a at %v, want the address a listens on", p.RemoteAddr())
 	}
 }

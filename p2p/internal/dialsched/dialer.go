@@ -33,6 +33,11 @@ type TCPDialer struct {
 
 	// LookupNetIP resolves DNS names. Nil means net.DefaultResolver.LookupNetIP.
 	LookupNetIP func(ctx context.Context, network, host string) ([]netip.Addr, error)
+
+	// LocalIP, if valid, is the source address of dials to addresses it
+	// can reach: of the same family, and loopback only to loopback. Other
+	// dials leave from the address the system chooses.
+	LocalIP netip.Addr
 }
 
 // Errors of TCPDialer.
@@ -52,9 +57,12 @@ func (d TCPDialer) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) {
 	if timeout <= 0 {
 		timeout = DefaultDialTimeout
 	}
-	nd := net.Dialer{Timeout: timeout}
 	var firstErr error
 	for _, addr := range addrs {
+		nd := net.Dialer{Timeout: timeout}
+		if d.usesLocalIP(addr.Addr()) {
+			nd.LocalAddr = &net.TCPAddr{IP: d.LocalIP.AsSlice()}
+		}
 		fd, err := nd.DialContext(ctx, "tcp", addr.String())
 		if err == nil {
 			return fd, nil
@@ -67,6 +75,13 @@ func (d TCPDialer) Dial(ctx context.Context, n *enode.Node) (net.Conn, error) {
 		}
 	}
 	return nil, firstErr
+}
+
+// usesLocalIP reports whether a dial to dest leaves from LocalIP.
+func (d TCPDialer) usesLocalIP(dest netip.Addr) bool {
+	local, dest := d.LocalIP.Unmap(), dest.Unmap()
+	return local.IsValid() && !local.IsUnspecified() && local.Is4() == dest.Is4() &&
+		(!local.IsLoopback() || dest.IsLoopback())
 }
 
 // endpoints returns the addresses to try for n, best first.

@@ -553,3 +553,28 @@ func TestCheckDialOrder(t *testing.T) {
 		s.cancel()
 	}
 }
+
+func TestTCPDialerLocalIP(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		local, dest string
+		want        bool
+	}{
+		{"", "10.0.0.1", false},
+		{"0.0.0.0", "10.0.0.1", false},
+		{"192.0.2.1", "10.0.0.1", true},
+		{"192.0.2.1", "2001:db8::1", false}, // another family
+		{"127.0.0.5", "10.0.0.1", false},    // loopback reaches only loopback
+		{"127.0.0.5", "127.0.0.9", true},
+		{"2001:db8::5", "2001:db8::1", true},
+		{"::ffff:192.0.2.1", "10.0.0.1", true}, // mapped IPv4 is IPv4
+	} {
+		var d TCPDialer
+		if tc.local != "" {
+			d.LocalIP = netip.MustParseAddr(tc.local)
+		}
+		if got := d.usesLocalIP(netip.MustParseAddr(tc.dest)); got != tc.want {
+			t.Errorf("local %q dest %s: %v, want %v", tc.local, tc.dest, got, tc.want)
+		}
+	}
+}
