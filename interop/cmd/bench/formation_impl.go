@@ -95,14 +95,9 @@ func (f *ourFormation) startNode(maxPeers int, joiner bool) (formationNode, erro
 		PrivateKey: key,
 		Name:       "devp2p-go/bench",
 		MaxPeers:   maxPeers,
-		ListenAddr: netip.AddrPortFrom(ip, 0).String(),
-		// Every dial of ours leaves from 127.0.0.1 (the kernel's source
-		// address for 127.0.0.0/8; p2p.Config cannot bind the dialer),
-		// so every listener would see all 200 nodes as one IP and close
-		// handshakes beyond the per-IP pending cap (4) that a network of
-		// distinct IPs never reaches: one node has at most one dial to
-		// another in flight. The cap is lifted here to stand for that.
-		Limits:         p2p.Limits{MaxPendingPerIP: -1},
+		// Listening on its own address, the node also dials from it,
+		// with the default limits.
+		ListenAddr:     netip.AddrPortFrom(ip, 0).String(),
 		BootstrapNodes: []*enode.Node{f.bootNode},
 		Logger:         slog.New(tallyHandler{tally}),
 		Protocols: []p2p.Protocol{{Name: benchProto, Version: benchVersion, Length: benchLength,
