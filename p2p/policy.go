@@ -348,8 +348,7 @@ func failureReason(err error, remoteSent bool) string {
 }
 
 // Policy holds the settings of the peer policy: reputation, automatic bans
-// and anchors. The zero value gives the defaults. (Config gets a Policy
-// field at the merge; until then the server runs with the defaults.)
+// and anchors, set in Config.Policy. The zero value gives the defaults.
 type Policy struct {
 	// BanThreshold is the reputation at or below which a node is banned
 	// by ID for ReputationBanTTL. Zero means −500; it is clamped to
@@ -517,8 +516,7 @@ func (srv *Server) connectFailed(dest *enode.Node, static bool, err error) {
 }
 
 // inboundSetupFailed applies the policy to a failed setup of an accepted
-// connection. setupConn calls it (see the report of the policy work: the
-// call is added at the merge).
+// connection; setupConn calls it.
 func (srv *Server) inboundSetupFailed(c *conn, err error) {
 	if err == nil || errors.Is(err, ErrServerStopped) || !c.flags.is(inboundConn) || srv.stopping() {
 		return
