@@ -112,6 +112,14 @@ type Config struct {
 	// and relayed nodes and bootnodes outside the list are ignored.
 	NetRestrict *netutil.Netlist
 
+	// IPLimitExempt lists the networks whose addresses are not held to the
+	// table's subnet limits: at most 2 nodes of one /24 (IPv6: /48) per
+	// bucket, replacements included, and 10 in the whole table. Nil
+	// exempts the LAN ranges (loopback, RFC 1918, RFC 4193, link-local), as
+	// go-ethereum does; an empty list exempts nothing, so that the limits
+	// also hold between nodes on one LAN or on loopback (tests use that).
+	IPLimitExempt *netutil.Netlist
+
 	// Bootnodes are the nodes used to join the network when the table is
 	// empty. Nodes without IP address or UDP port are refused by ListenV4.
 	Bootnodes []*enode.Node

@@ -165,14 +165,23 @@ func (tab *table) loadSeeds() {
 	}
 }
 
+// ipExempt reports whether ip is exempt from the subnet limits
+// (Config.IPLimitExempt; by default the LAN ranges).
+func (tab *table) ipExempt(ip netip.Addr) bool {
+	if tab.cfg.IPLimitExempt == nil {
+		return netutil.IsLAN(ip)
+	}
+	return tab.cfg.IPLimitExempt.Contains(ip)
+}
+
 // addIPLocked counts ip against the subnet limits of the table and bucket
-// b; LAN addresses are exempt. It reports false, counting nothing, if a
-// limit is reached or the address is unusable.
+// b, unless it is exempt. It reports false, counting nothing, if a limit is
+// reached or the address is unusable.
 func (tab *table) addIPLocked(b *bucket, ip netip.Addr) bool {
 	if !ip.IsValid() || ip.IsUnspecified() {
 		return false
 	}
-	if netutil.IsLAN(ip) {
+	if tab.ipExempt(ip) {
 		return true
 	}
 	if !tab.ips.Add(ip) {
@@ -188,7 +197,7 @@ func (tab *table) addIPLocked(b *bucket, ip netip.Addr) bool {
 }
 
 func (tab *table) removeIPLocked(b *bucket, ip netip.Addr) {
-	if !ip.IsValid() || netutil.IsLAN(ip) {
+	if !ip.IsValid() || tab.ipExempt(ip) {
 		return
 	}
 	tab.ips.Remove(ip)

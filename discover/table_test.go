@@ -12,6 +12,7 @@ import (
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/enr"
 	"github.com/devp2p-go/devp2p/internal/mclock"
+	"github.com/devp2p-go/devp2p/netutil"
 )
 
 // fakeTransport answers liveness checks from a set of dead nodes.
@@ -54,9 +55,13 @@ type tableTest struct {
 
 // newTableTest makes a table that is not started: tests drive its
 // revalidation on the simulated clock with runReval.
-func newTableTest(t *testing.T) *tableTest {
+func newTableTest(t *testing.T, mod ...func(*Config)) *tableTest {
 	clock := new(mclock.Simulated)
-	cfg := Config{Clock: clock, Log: testLog(t), rand: rand.New(rand.NewPCG(3, 4))}.withDefaults()
+	cfg := Config{Clock: clock, Log: testLog(t), rand: rand.New(rand.NewPCG(3, 4))}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	cfg = cfg.withDefaults()
 	tt := &tableTest{t: t, net: newFakeTransport(), clock: clock, rnd: rand.New(rand.NewPCG(5, 6))}
 	tt.tab = newTable(tt.net, enode.ID{0xaa, 0x55}, nil, cfg)
 	t.Cleanup(tt.tab.close)
@@ -219,6 +224,58 @@ func TestTableIPLimits(t *testing.T) {
 		for i := range bucketSize {
 			if !tt.tab.addFound(node(tt.idAt(256), "192.168.1."+itoa(i+1), 0)) {
 				t.Fatalf("LAN node %d refused", i)
+			}
+		}
+	})
+	t.Run("IPLimitExempt empty: loopback limited", func(t *testing.T) {
+		tt := newTableTest(t, func(c *Config) { c.IPLimitExempt = new(netutil.Netlist) })
+		for i, want := range []bool{true, true, false} {
+			if got := tt.tab.addFound(node(tt.idAt(256), "127.66.0."+itoa(i+1), 0)); got != want {
+				t.Errorf("bucket: loopback node %d added %v, want %v", i, got, want)
+			}
+		}
+		// Replacements count too: a full bucket takes no third node of
+		// the /24 as a replacement either.
+		for i := range bucketSize {
+			tt.tab.addFound(node(tt.idAt(256), "127.70."+itoa(i)+".1", 0))
+		}
+		tt.tab.addFound(node(tt.idAt(256), "127.66.0.9", 0))
+		if n := len(tt.bucket(tt.idAt(256)).replacements); n != 2 {
+			t.Errorf("%d replacements, want the 2 nodes of other /24s", n)
+		}
+		added := 2
+		for d := 245; d < 256; d++ {
+			for range 2 {
+				if tt.tab.addFound(node(tt.idAt(d), "127.66.0."+itoa(added+10), 0)) {
+					added++
+				}
+			}
+		}
+		if added != tableIPLimit {
+			t.Errorf("table: added %d of 127.66.0.0/24, want %d", added, tableIPLimit)
+		}
+		// The count of the table's entries per /24, from its contents.
+		per := make(map[netip.Prefix]int)
+		for _, b := range tt.tab.bucketInfo() {
+			for _, e := range b {
+				per[netip.PrefixFrom(e.Node.IPAddr(), 24).Masked()]++
+			}
+		}
+		if n := per[netip.MustParsePrefix("127.66.0.0/24")]; n != tableIPLimit {
+			t.Errorf("table holds %d entries of 127.66.0.0/24, want %d", n, tableIPLimit)
+		}
+	})
+	t.Run("IPLimitExempt list", func(t *testing.T) {
+		tt := newTableTest(t, func(c *Config) { c.IPLimitExempt = netutil.MustParseNetlist("1.2.3.0/24") })
+		for i := range bucketSize {
+			if !tt.tab.addFound(node(tt.idAt(256), "1.2.3."+itoa(i+1), 0)) {
+				t.Fatalf("exempt node %d refused", i)
+			}
+		}
+		// LAN addresses are not exempt unless listed.
+		for i, want := range []bool{true, true, false} {
+			if got := tt.tab.addFound(node(tt.idAt(255), "192.168.1."+itoa(i+1), 0)); got != want {
+				t.Errorf("LAN node %d added %v, want %v", i, got, want)
 			}
 		}
 	})

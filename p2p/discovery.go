@@ -137,6 +137,7 @@ func (srv *Server) setupDiscovery() error {
 	disc, err := discover.ListenV4(srv.udpConn, srv.localnode, discover.Config{
 		PrivateKey:      srv.cfg.PrivateKey,
 		NetRestrict:     srv.cfg.NetRestrict,
+		IPLimitExempt:   srv.cfg.Limits.SubnetExempt, // the table's subnet limits exempt what the peer caps do
 		Bootnodes:       srv.cfg.BootstrapNodes,
 		DB:              srv.nodedb,
 		PingInterval:    srv.cfg.discPingInterval,
