@@ -206,7 +206,7 @@ func (srv *Server) Unban(id enode.ID, ip netip.Addr) bool {
 		return false
 	}
 	if id != (enode.ID{}) {
-		if st := srv.setupFails.store.Load(); st != nil {
+		if st := srv.pol.store.Load(); st != nil {
 			st.banChanged(id, time.Time{})
 		}
 	}
@@ -221,7 +221,7 @@ func (srv *Server) addBan(b Ban, ttl time.Duration) {
 		return
 	}
 	until := time.Now().Add(ttl)
-	if st := srv.setupFails.store.Load(); st != nil {
+	if st := srv.pol.store.Load(); st != nil {
 		st.banChanged(b.ID, until)
 	} else if srv.nodedb != nil {
 		// Before the peer store runs (a ban during Start).

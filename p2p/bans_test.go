@@ -105,14 +105,14 @@ func TestAutoBan(t *testing.T) {
 			t.Fatal("ID or IP not banned")
 		}
 		// −500 reaches the ban threshold: the score restarts at half of it.
-		if s := a.setupFails.rep.get(nodes[0].ID()); s != defaultBanThreshold/2 {
+		if s := a.pol.rep.get(nodes[0].ID()); s != defaultBanThreshold/2 {
 			t.Errorf("score %d, want %d", s, defaultBanThreshold/2)
 		}
 		a.applyFailure(f, failureSubject{id: nodes[1].ID(), ip: netip.MustParseAddr("10.7.7.8"), protected: true})
 		if a.bans.idBanned(nodes[1].ID()) {
 			t.Error("protected node banned")
 		}
-		if s := a.setupFails.rep.get(nodes[1].ID()); s != protectedPenalty {
+		if s := a.pol.rep.get(nodes[1].ID()); s != protectedPenalty {
 			t.Errorf("protected node's score %d, want %d", s, protectedPenalty)
 		}
 		if got := a.Stats().Failures[f.key()]; got != 2 {
@@ -139,14 +139,14 @@ func TestReputationBan(t *testing.T) {
 		for range 4 {
 			a.applyFailure(f, failureSubject{id: id})
 		}
-		if a.bans.idBanned(id) || a.setupFails.rep.get(id) != -400 {
-			t.Fatalf("banned %v, score %d after 4 penalties", a.bans.idBanned(id), a.setupFails.rep.get(id))
+		if a.bans.idBanned(id) || a.pol.rep.get(id) != -400 {
+			t.Fatalf("banned %v, score %d after 4 penalties", a.bans.idBanned(id), a.pol.rep.get(id))
 		}
 		a.applyFailure(f, failureSubject{id: id})
 		if !a.bans.idBanned(id) {
 			t.Fatal("not banned at the threshold")
 		}
-		if s := a.setupFails.rep.get(id); s != defaultBanThreshold/2 {
+		if s := a.pol.rep.get(id); s != defaultBanThreshold/2 {
 			t.Errorf("score after the ban %d, want %d", s, defaultBanThreshold/2)
 		}
 		b := a.Bans()

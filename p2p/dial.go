@@ -15,7 +15,7 @@ import (
 // the bans, the subnets for outbound diversity and the anchors to dial
 // first.
 func (srv *Server) setupDialScheduler() {
-	pol := srv.setupFails.cfg
+	pol := srv.pol.cfg
 	limits := srv.cfg.Limits
 	cfg := dialsched.Config{
 		Self:              srv.localnode.ID(),
@@ -35,7 +35,7 @@ func (srv *Server) setupDialScheduler() {
 		MaxDialsPerSubnet: limits.MaxOutboundPerSubnet,
 		TrustedOnly:       limits.TrustedOnly,
 		Trusted:           srv.dialTrusted,
-		Priority:          srv.setupFails.anchors,
+		Priority:          srv.pol.anchors,
 		PriorityWait:      pol.AnchorWait,
 		ConnectFailed:     srv.connectFailed,
 	}
@@ -60,11 +60,11 @@ func (srv *Server) setupDialScheduler() {
 // anchorNodes returns the anchors of earlier runs that may be dialed, at
 // most the outbound target.
 func (srv *Server) anchorNodes() []*enode.Node {
-	if srv.limits.maxOutbound == 0 || srv.setupFails.cfg.MaxAnchors == 0 {
+	if srv.limits.maxOutbound == 0 || srv.pol.cfg.MaxAnchors == 0 {
 		return nil
 	}
 	var out []*enode.Node
-	for _, r := range srv.nodedb.BestOutboundPeers(srv.setupFails.cfg.MaxAnchors) {
+	for _, r := range srv.nodedb.BestOutboundPeers(srv.pol.cfg.MaxAnchors) {
 		if r.Anchor && usableAnchor(r) && !srv.dialBanned(r.Node) {
 			out = append(out, r.Node)
 		}

@@ -181,7 +181,7 @@ func (srv *Server) dialCandidates() enode.Iterator {
 	// outbound peers of earlier runs come first here.
 	first := restartPeers(srv.nodedb, restartPeersFactor*srv.limits.maxOutbound)
 	first = slices.DeleteFunc(first, func(n *enode.Node) bool {
-		return slices.ContainsFunc(srv.setupFails.anchors, func(a *enode.Node) bool { return a.ID() == n.ID() })
+		return slices.ContainsFunc(srv.pol.anchors, func(a *enode.Node) bool { return a.ID() == n.ID() })
 	})
 	if len(first) == 0 {
 		return rest

@@ -41,7 +41,8 @@ type Limits struct {
 	// SubnetExempt lists the networks whose addresses are not held to the
 	// per-subnet caps (the per-IP pending cap still applies). Nil means the
 	// LAN ranges (loopback, RFC 1918, RFC 4193, link-local); an empty list
-	// exempts nothing.
+	// exempts nothing. The same list exempts addresses from the subnet
+	// limits of discovery's table (discover.Config.IPLimitExempt).
 	SubnetExempt *netutil.Netlist
 
 	// TrustedOnly admits trusted nodes only, both ways: other inbound

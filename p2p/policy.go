@@ -429,8 +429,7 @@ func (cfg *Config) policy() Policy {
 }
 
 // policyState is the policy's state in a Server: failure counters,
-// reputation and the settings. It lives in Server.setupFails (see the
-// alias in stats.go).
+// reputation and the settings. It lives in Server.pol.
 type policyState struct {
 	mu     sync.Mutex
 	counts map[string]uint64            // by failure key
@@ -475,7 +474,7 @@ type failureSubject struct {
 
 // setupPolicy prepares the policy state at Start, before the dial scheduler.
 func (srv *Server) setupPolicy() {
-	ps := &srv.setupFails
+	ps := &srv.pol
 	ps.cfg = srv.cfg.policy()
 	ps.rep = newReputation(srv.nodedb, reputationCacheSize)
 	ps.trust = make(map[enode.ID]bool)
@@ -488,8 +487,8 @@ func (srv *Server) setupPolicy() {
 
 // startPolicy runs at Start once the peer store exists.
 func (srv *Server) startPolicy() {
-	srv.store.setPolicy(srv.setupFails.cfg, srv.quit)
-	srv.setupFails.store.Store(srv.store)
+	srv.store.setPolicy(srv.pol.cfg, srv.quit)
+	srv.pol.store.Store(srv.store)
 }
 
 // dialFailed applies the policy to a failed setup of a dialed connection.
@@ -497,7 +496,7 @@ func (srv *Server) dialFailed(dest *enode.Node, static bool, err error) {
 	if err == nil || errors.Is(err, ErrServerStopped) || srv.stopping() {
 		return // Stop closes the connections in setup: not the remote's fault
 	}
-	ps := &srv.setupFails
+	ps := &srv.pol
 	ps.countLegacy(err)
 	subj := failureSubject{id: dest.ID(), ip: dest.IPAddr(), protected: static || ps.trust[dest.ID()]}
 	srv.applyFailure(classifySetup(DirOutbound, err), subj)
@@ -510,7 +509,7 @@ func (srv *Server) connectFailed(dest *enode.Node, static bool, err error) {
 	if netutil.IsTimeout(err) {
 		reason = ReasonTimeout
 	}
-	ps := &srv.setupFails
+	ps := &srv.pol
 	subj := failureSubject{id: dest.ID(), ip: dest.IPAddr(), protected: static || ps.trust[dest.ID()]}
 	srv.applyFailure(failure{phase: PhaseTCP, dir: DirOutbound, reason: reason}, subj)
 }
@@ -521,9 +520,9 @@ func (srv *Server) inboundSetupFailed(c *conn, err error) {
 	if err == nil || errors.Is(err, ErrServerStopped) || !c.flags.is(inboundConn) || srv.stopping() {
 		return
 	}
-	srv.setupFails.countLegacy(err)
+	srv.pol.countLegacy(err)
 	subj := failureSubject{id: c.id, ip: netutil.AddrFromNetAddr(c.fd.RemoteAddr()).Unmap()}
-	subj.protected = c.flags.is(trustedConn) || srv.setupFails.trust[c.id]
+	subj.protected = c.flags.is(trustedConn) || srv.pol.trust[c.id]
 	srv.applyFailure(classifySetup(DirInbound, err), subj)
 }
 
@@ -557,7 +556,7 @@ func (srv *Server) peerEnded(pd peerDrop) {
 
 // applyFailure counts f and applies its action to subj.
 func (srv *Server) applyFailure(f failure, subj failureSubject) {
-	ps := &srv.setupFails
+	ps := &srv.pol
 	ps.count(f)
 	act := lookupAction(f)
 	if ps.rep == nil {
@@ -630,7 +629,7 @@ func isNetError(err error) bool {
 
 // dialScore is the scheduler's Score: a node's reputation.
 func (srv *Server) dialScore(id enode.ID) int {
-	return srv.setupFails.rep.get(id)
+	return srv.pol.rep.get(id)
 }
 
 // dialBanned is the scheduler's Banned.
@@ -639,4 +638,4 @@ func (srv *Server) dialBanned(n *enode.Node) bool {
 }
 
 // dialTrusted is the scheduler's Trusted.
-func (srv *Server) dialTrusted(id enode.ID) bool { return srv.setupFails.trust[id] }
+func (srv *Server) dialTrusted(id enode.ID) bool { return srv.pol.trust[id] }

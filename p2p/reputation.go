@@ -103,8 +103,8 @@ func (srv *Server) Reputation(id enode.ID) int {
 	srv.mu.Lock()
 	running := srv.running
 	srv.mu.Unlock()
-	if !running || srv.setupFails.rep == nil {
+	if !running || srv.pol.rep == nil {
 		return 0
 	}
-	return srv.setupFails.rep.get(id)
+	return srv.pol.rep.get(id)
 }

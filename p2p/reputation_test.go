@@ -62,7 +62,7 @@ func TestReputationPersists(t *testing.T) {
 		f := failure{PhaseRunning, DirOutbound, "subprotocol error"} // −100
 		a.applyFailure(f, failureSubject{id: known, lifetime: 300 * time.Second})
 		a.applyFailure(f, failureSubject{id: unknown})
-		if s := a.setupFails.rep.get(known); s != 30-100 {
+		if s := a.pol.rep.get(known); s != 30-100 {
 			t.Fatalf("score %d, want 30 earned − 100", s)
 		}
 		synctest.Wait()

@@ -68,7 +68,7 @@ type Server struct {
 	udpConn      discover.UDPConn // discovery's socket; owned by discv4 once it runs
 	discv4       *discover.UDPv4  // nil without discovery
 	store        *peerStore
-	setupFails   setupFailures
+	pol          policyState   // failure counters, reputation, policy settings
 	bans         *banList      // made by Start
 	pendingSlots *pendingSlots // of inbound setups; made by Start
 

@@ -157,10 +157,6 @@ const (
 	stageCheckpoint2 = "checkpoint 2"
 )
 
-// setupFailures is the state of the failure policy (policy.go): the
-// failure counters, reputation and settings. Server.setupFails holds it.
-type setupFailures = policyState
-
 // countLegacy counts a failed setup in HandshakeFailures.
 func (ps *policyState) countLegacy(err error) {
 	phase, reason := setupFailure(err)
@@ -244,8 +240,8 @@ func (srv *Server) Stats() ServerStats {
 		}
 	}
 	st.Dials = dialStats(ds.Stats())
-	st.HandshakeFailures = srv.setupFails.snapshot()
-	st.Failures = srv.setupFails.countsSnapshot()
+	st.HandshakeFailures = srv.pol.snapshot()
+	st.Failures = srv.pol.countsSnapshot()
 	if srv.bans != nil {
 		st.Bans = srv.bans.count()
 	}
