@@ -428,6 +428,25 @@ func (cfg *Config) policy() Policy {
 	return cfg.Policy.withDefaults()
 }
 
+// trusted reports whether id is in the trusted set.
+func (ps *policyState) trusted(id enode.ID) bool {
+	ps.trustMu.RLock()
+	defer ps.trustMu.RUnlock()
+	return ps.trust[id]
+}
+
+// setTrusted adds id to the trusted set or removes it. The run loop calls
+// it when AddTrustedPeer or RemoveTrustedPeer changes the set.
+func (ps *policyState) setTrusted(id enode.ID, on bool) {
+	ps.trustMu.Lock()
+	defer ps.trustMu.Unlock()
+	if on {
+		ps.trust[id] = true
+	} else {
+		delete(ps.trust, id)
+	}
+}
+
 // policyState is the policy's state in a Server: failure counters,
 // reputation and the settings. It lives in Server.pol.
 type policyState struct {
@@ -438,8 +457,10 @@ type policyState struct {
 	// Set by setupPolicy, before any goroutine of the server starts.
 	cfg     Policy
 	rep     *reputation
-	trust   map[enode.ID]bool // Config.TrustedNodes
-	anchors []*enode.Node     // of earlier runs, dialed first
+	anchors []*enode.Node // of earlier runs, dialed first
+
+	trustMu sync.RWMutex
+	trust   map[enode.ID]bool // the trusted set, kept by the run loop
 
 	store atomic.Pointer[peerStore] // set by startPolicy
 }
@@ -479,7 +500,7 @@ func (srv *Server) setupPolicy() {
 	ps.rep = newReputation(srv.nodedb, reputationCacheSize)
 	ps.trust = make(map[enode.ID]bool)
 	for _, n := range srv.cfg.TrustedNodes {
-		ps.trust[n.ID()] = true
+		ps.setTrusted(n.ID(), true)
 	}
 	srv.loadBans()
 	ps.anchors = srv.anchorNodes()
@@ -498,7 +519,7 @@ func (srv *Server) dialFailed(dest *enode.Node, static bool, err error) {
 	}
 	ps := &srv.pol
 	ps.countLegacy(err)
-	subj := failureSubject{id: dest.ID(), ip: dest.IPAddr(), protected: static || ps.trust[dest.ID()]}
+	subj := failureSubject{id: dest.ID(), ip: dest.IPAddr(), protected: static || ps.trusted(dest.ID())}
 	srv.applyFailure(classifySetup(DirOutbound, err), subj)
 }
 
@@ -510,7 +531,7 @@ func (srv *Server) connectFailed(dest *enode.Node, static bool, err error) {
 		reason = ReasonTimeout
 	}
 	ps := &srv.pol
-	subj := failureSubject{id: dest.ID(), ip: dest.IPAddr(), protected: static || ps.trust[dest.ID()]}
+	subj := failureSubject{id: dest.ID(), ip: dest.IPAddr(), protected: static || ps.trusted(dest.ID())}
 	srv.applyFailure(failure{phase: PhaseTCP, dir: DirOutbound, reason: reason}, subj)
 }
 
@@ -522,7 +543,7 @@ func (srv *Server) inboundSetupFailed(c *conn, err error) {
 	}
 	srv.pol.countLegacy(err)
 	subj := failureSubject{id: c.id, ip: netutil.AddrFromNetAddr(c.fd.RemoteAddr()).Unmap()}
-	subj.protected = c.flags.is(trustedConn) || srv.pol.trust[c.id]
+	subj.protected = c.flags.is(trustedConn) || srv.pol.trusted(c.id)
 	srv.applyFailure(classifySetup(DirInbound, err), subj)
 }
 
@@ -638,4 +659,4 @@ func (srv *Server) dialBanned(n *enode.Node) bool {
 }
 
 // dialTrusted is the scheduler's Trusted.
-func (srv *Server) dialTrusted(id enode.ID) bool { return srv.pol.trust[id] }
+func (srv *Server) dialTrusted(id enode.ID) bool { return srv.pol.trusted(id) }

@@ -209,3 +209,22 @@ func TestPolicyRunningTiers(t *testing.T) {
 		}
 	}
 }
+
+// Nodes made trusted after Start are trusted by the policy too: their
+// penalties are capped and, in trusted-only mode, they may be dialed.
+func TestPolicyTrustedAfterStart(t *testing.T) {
+	pn := newPipeNet()
+	a := startPipeServer(t, pn, "127.0.8.1", nil)
+	b := startPipeServer(t, pn, "127.0.8.2", nil)
+	if a.dialTrusted(b.node.ID()) {
+		t.Fatal("b trusted before AddTrustedPeer")
+	}
+	a.AddTrustedPeer(b.node)
+	if !a.dialTrusted(b.node.ID()) {
+		t.Fatal("b not trusted after AddTrustedPeer")
+	}
+	a.RemoveTrustedPeer(b.node)
+	if a.dialTrusted(b.node.ID()) {
+		t.Fatal("b still trusted after RemoveTrustedPeer")
+	}
+}

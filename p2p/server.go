@@ -373,6 +373,7 @@ running:
 			// From AddTrustedPeer.
 			n := req.node
 			trusted[n.ID()] = n
+			srv.pol.setTrusted(n.ID(), true)
 			if p := peers[n.ID()]; p != nil {
 				p.setFlag(trustedConn, true)
 			}
@@ -383,6 +384,7 @@ running:
 			// From RemoveTrustedPeer.
 			n := req.node
 			delete(trusted, n.ID())
+			srv.pol.setTrusted(n.ID(), false)
 			if p := peers[n.ID()]; p != nil {
 				p.setFlag(trustedConn, false)
 			}
