@@ -1,9 +1,7 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -126,27 +124,7 @@ func urlArg(f func(*API, string) (bool, error)) method {
 // array (or absent), into args, all of which are required. Errors are
 // go-ethereum's, with code -32602.
 func positionalArgs(req *jrpc2.Request, args ...any) error {
-	var raw []json.RawMessage
-	if p := bytes.TrimSpace([]byte(req.ParamString())); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
-		if p[0] != '[' {
-			return invalidParams("non-array args")
-		}
-		if err := json.Unmarshal(p, &raw); err != nil {
-			return invalidParams(err.Error())
-		}
-	}
-	if len(raw) > len(args) {
-		return invalidParams(fmt.Sprintf("too many arguments, want at most %d", len(args)))
-	}
-	for i, arg := range args {
-		if i >= len(raw) || bytes.Equal(raw[i], []byte("null")) {
-			return invalidParams(fmt.Sprintf("missing value for required argument %d", i))
-		}
-		if err := json.Unmarshal(raw[i], arg); err != nil {
-			return invalidParams(fmt.Sprintf("invalid argument %d: %v", i, err))
-		}
-	}
-	return nil
+	return optionalArgs(req, len(args), args...)
 }
 
 func invalidParams(msg string) *jrpc2.Error {
