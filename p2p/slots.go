@@ -47,10 +47,12 @@ type pendingSlots struct {
 
 	mu        sync.Mutex
 	held      map[net.Conn]slotState
-	waitQueue []net.Conn      // connections holding a waiting slot, oldest first
-	helloWait []awaitingHello // setups waiting for the remote's Hello, oldest first
-	closedW   uint64          // waiting connections closed for a new one
-	closedH   uint64          // setups waiting for Hello closed for a new one
+	waitQueue []net.Conn        // connections holding a waiting slot, oldest first
+	helloWait []awaitingHello   // setups waiting for the remote's Hello, oldest first
+	closedW   uint64            // waiting connections closed for a new one
+	closedH   uint64            // setups waiting for Hello closed for a new one
+	shakeWait int               // setups in authReceived waiting for a handshake slot
+	closing   map[net.Conn]bool // closed for a new setup, slot not yet returned
 }
 
 type slotState uint8
@@ -72,6 +74,7 @@ func newPendingSlots(clock mclock.Clock, maxPending int, handshakeTO time.Durati
 		waiting:  make(chan struct{}, waitingSlotsFactor*maxPending),
 		shaking:  make(chan struct{}, maxPending),
 		held:     make(map[net.Conn]slotState),
+		closing:  make(map[net.Conn]bool),
 	}
 	for range cap(s.waiting) {
 		s.waiting <- struct{}{}
@@ -126,7 +129,13 @@ func (s *pendingSlots) authReceived(fd net.Conn, quit <-chan struct{}) bool {
 		s.removeLocked(&s.waitQueue, fd)
 		s.waiting <- struct{}{}
 	}
+	s.shakeWait++
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.shakeWait--
+		s.mu.Unlock()
+	}()
 	for {
 		select {
 		case <-s.shaking:
@@ -159,16 +168,21 @@ func (s *pendingSlots) authReceived(fd net.Conn, quit <-chan struct{}) bool {
 	}
 }
 
-// closeStalledHello closes every setup that has waited helloAge or more
-// for its remote's Hello: all of them at once, as other setups waiting for
-// a slot would otherwise take the freed slots one by one. If there is none,
-// it returns how long until the oldest will have waited helloAge, or 0 if
-// no setup waits for a Hello.
+// closeStalledHello closes the setups that have waited helloAge or more
+// for their remote's Hello, oldest first, one for each setup waiting for a
+// handshake slot (the caller among them): closing one at a time would let
+// the others take each freed slot in turn, closing more would cut off
+// slow peers for nobody. If there is none to close, it returns how long
+// until the oldest will have waited helloAge, or 0 if no setup waits for
+// a Hello.
 func (s *pendingSlots) closeStalledHello() (retry time.Duration) {
 	now := s.clock.Now()
 	s.mu.Lock()
+	// Setups closed earlier return their slots soon: count them as
+	// freed already.
+	need := max(s.shakeWait-len(s.closing), 1)
 	n := 0
-	for n < len(s.helloWait) && now.Sub(s.helloWait[n].since) >= s.helloAge {
+	for n < len(s.helloWait) && n < need && now.Sub(s.helloWait[n].since) >= s.helloAge {
 		n++
 	}
 	if n == 0 {
@@ -181,6 +195,9 @@ func (s *pendingSlots) closeStalledHello() (retry time.Duration) {
 	stalled := slices.Clone(s.helloWait[:n])
 	s.helloWait = slices.Delete(s.helloWait, 0, n)
 	s.closedH += uint64(n)
+	for _, a := range stalled {
+		s.closing[a.fd] = true
+	}
 	s.mu.Unlock()
 	for _, a := range stalled {
 		a.fd.Close() // its setup ends and returns its slot
@@ -213,6 +230,7 @@ func (s *pendingSlots) setupEnded(fd net.Conn) {
 	s.mu.Lock()
 	st := s.held[fd]
 	delete(s.held, fd)
+	delete(s.closing, fd)
 	if st&holdsWaiting != 0 {
 		s.removeLocked(&s.waitQueue, fd)
 	}
