@@ -187,7 +187,9 @@ func (env *atkEnv) newPeer(ip, when string) time.Duration {
 	start := time.Now()
 	p, err := tcpRaw(env.t, ip, env.target.node, atkCap)
 	if err != nil {
-		env.t.Fatalf("%s: a new peer from %s could not connect: %v", when, ip, err)
+		st := env.target.Stats()
+		env.t.Fatalf("%s: a new peer from %s could not connect after %v: %v (target: %d pending, listener %+v, failures %v)",
+			when, ip, time.Since(start), err, st.PendingInbound, st.Listener, st.HandshakeFailures)
 	}
 	took := time.Since(start)
 	defer p.close()

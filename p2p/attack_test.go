@@ -279,7 +279,7 @@ func TestAttackSlowClients(t *testing.T) {
 	// per fifth of the deadline.
 	t.Run("SlowHello", func(t *testing.T) {
 		const n = defaultMaxPendingPeers + 10
-		env := atkStart(t, func(c *Config) { c.handshakeTO = 3 * time.Second })
+		env := atkStart(t, func(c *Config) { c.handshakeTO = 5 * time.Second })
 		var (
 			mu    sync.Mutex
 			peers []*atkPeer

@@ -145,14 +145,16 @@ func (s *pendingSlots) authReceived(fd net.Conn, quit <-chan struct{}) bool {
 			return true
 		default:
 		}
-		var (
-			retry <-chan mclock.AbsTime
-			timer mclock.ChanTimer
-		)
-		if wait := s.closeStalledHello(); wait > 0 {
-			timer = s.clock.NewTimer(wait)
-			retry = timer.C()
+		// Look again when the oldest setup waiting for its Hello will have
+		// waited helloAge, or after helloAge if none waits now: the
+		// slots freed by a close may go to other waiting setups, and the
+		// holders of all slots may reach the Hello wait later.
+		wait := s.closeStalledHello()
+		if wait <= 0 {
+			wait = s.helloAge
 		}
+		timer := s.clock.NewTimer(wait)
+		retry := timer.C()
 		select {
 		case <-s.shaking:
 			stopTimer(timer)
