@@ -72,21 +72,21 @@ func startNAT(spec string, iface nat.Interface, ln *enode.LocalNode, port int, m
 		log.Warn("NAT port mapping needs a listening port; none is mapped", "nat", iface)
 		return ns, nil
 	}
-	first := make(chan struct{})
-	var once sync.Once
+	var firsts []chan struct{} // closed at each mapping's first success
 	for _, proto := range []string{"tcp", "udp"} {
 		if proto == "udp" && !mapUDP {
 			continue
 		}
+		first := make(chan struct{})
+		firsts = append(firsts, first)
+		var once sync.Once
 		m, err := nat.NewMapper(iface, nat.MapperConfig{
 			Protocol:     proto,
 			InternalPort: port,
 			Name:         natMappingName,
 			OnExternal: func(ext netip.AddrPort) {
 				ns.external(proto, ext)
-				if proto == "tcp" {
-					once.Do(func() { close(first) })
-				}
+				once.Do(func() { close(first) })
 			},
 			Log: log,
 		})
@@ -97,26 +97,34 @@ func startNAT(spec string, iface nat.Interface, ln *enode.LocalNode, port int, m
 		ns.mappers = append(ns.mappers, m)
 	}
 	log.Info("Mapping ports on the NAT gateway", "nat", iface, "port", port, "udp", mapUDP)
-	ns.waitFirst(first)
+	ns.waitFirst(firsts)
 	return ns, nil
 }
 
-// waitFirst waits for the first attempt of the TCP mapping: a success, or
-// a failure the Mapper logged and will retry.
-func (ns *natService) waitFirst(first <-chan struct{}) {
-	tcp := ns.mappers[0]
+// waitFirst waits for the first attempt of every mapping (TCP, and UDP if
+// mapped): a success, whose external address is then in the record, or a
+// failure the Mapper logged and will retry.
+func (ns *natService) waitFirst(firsts []chan struct{}) {
 	deadline := time.NewTimer(natStartWait)
 	defer deadline.Stop()
 	poll := time.NewTicker(25 * time.Millisecond)
 	defer poll.Stop()
-	for {
-		select {
-		case <-first:
-			return
-		case <-poll.C:
-			if tcp.Status().Failures > 0 {
-				return
+	done := func() bool {
+		for i, first := range firsts {
+			select {
+			case <-first:
+				continue
+			default:
 			}
+			if ns.mappers[i].Status().Failures == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		select {
+		case <-poll.C:
 		case <-deadline.C:
 			ns.log.Warn("No answer from the NAT gateway yet; the node record will be updated when it comes", "nat", ns.iface, "waited", natStartWait)
 			return
