@@ -13,7 +13,7 @@ import (
 	"github.com/devp2p-go/devp2p/rlp"
 )
 
-// The value encodings of schema version 1 are described in the package
+// The value encodings of schema version 2 are described in the package
 // documentation (doc.go). Decoders accept (and ignore) well-formed elements
 // after the ones they know and reject everything else that is not canonical
 // RLP.
@@ -310,7 +310,7 @@ func encodePeer(r *PeerRecord) ([]byte, error) {
 	buf = rlp.AppendBool(buf, r.LastOutbound)
 	buf = rlp.AppendString(buf, r.LastReason)
 	buf = rlp.AppendUint64(buf, zigzag(r.Score))
-	buf = rlp.AppendUint64(buf, encodeTime(r.BanUntil))
+	buf = rlp.AppendUint64(buf, 0) // unused since schema version 2 (was ban until)
 	buf = rlp.AppendBool(buf, r.Anchor)
 	return rlp.EndList(buf, lm), nil
 }
@@ -332,7 +332,7 @@ func decodePeer(b []byte, id enode.ID, schemes enr.IdentityScheme) (*PeerRecord,
 	r.LastOutbound = lr.bool()
 	r.LastReason = lr.string()
 	score := lr.uint()
-	r.BanUntil = lr.time()
+	lr.uint() // unused since schema version 2 (was ban until)
 	r.Anchor = lr.bool()
 	if err := lr.done(); err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ const (
 // schemaVersion is the version of the key layout and value encodings
 // written by this package, stored under meta/"version". It is a variable
 // for the migration test only.
-var schemaVersion uint64 = 1
+var schemaVersion uint64 = 2
 
 var versionKey = []byte("version")
 
@@ -138,7 +138,8 @@ func OpenConfig(path string, cfg Config) (*DB, error) {
 }
 
 // migrations[v] upgrades a file of schema version v to v+1 in one
-// transaction. Versions without an entry are reset instead.
+// transaction. Versions without an entry are reset instead. The steps are
+// added by init functions next to the code they concern (bans.go: 1 → 2).
 var migrations = map[uint64]func(txn) error{}
 
 // checkSchema writes the schema version into a new file and checks or

@@ -172,7 +172,8 @@ func TestOpenMigrates(t *testing.T) {
 	check(t, db.Close())
 
 	// Pretend this package is at version 3 and has a step from 1 to 2 only.
-	defer func(v uint64) { schemaVersion = v; delete(migrations, 1) }(schemaVersion)
+	defer func(v uint64, m map[uint64]func(txn) error) { schemaVersion, migrations = v, m }(schemaVersion, migrations)
+	migrations = make(map[uint64]func(txn) error)
 	schemaVersion = 3
 	migrations[1] = func(tx txn) error { return tx.put(bucketLocal, []byte("migrated"), encodeUintValue(1)) }
 	db = mustOpen(t, path)
@@ -191,7 +192,6 @@ func TestOpenMigrates(t *testing.T) {
 	check(t, db.Close())
 	setVersion(t, path, encodeUintValue(1))
 	migrations[2] = func(tx txn) error { return nil }
-	defer delete(migrations, 2)
 	db = mustOpen(t, path)
 	defer db.Close()
 	if db.LocalSeq(enode.ID{1}) != 9 || db.get(bucketLocal, []byte("migrated")) == nil {

@@ -10,15 +10,17 @@
 // table after a restart (QuerySeeds); expiry of nodes not seen for a day
 // (Expire). For the daemon and the peer policy, in a separate bucket: one
 // PeerRecord per peer we were connected to, with how long and how it ended,
-// reputation, ban and anchor flag, and the choice of peers to dial first
-// after a restart (BestOutboundPeers).
+// reputation and anchor flag, and the choice of peers to dial first after a
+// restart (BestOutboundPeers); and the bans of node IDs and IP addresses
+// (BanRecord: end, reason, automatic or not; PutBan, DeleteBan, Bans).
 //
 // # Layout and encoding
 //
-// The file has the buckets meta, nodes, nodeip, local and peers. Keys are
-// binary: a node ID is its 32 bytes; a per-IP key is the ID followed by the
-// IP address in its 16-byte form (IPv4 as IPv4-mapped IPv6, so 10.0.0.1 and
-// ::ffff:10.0.0.1 are the same key). Every value is one RLP list:
+// The file has the buckets meta, nodes, nodeip, local, peers and bans. Keys
+// are binary: a node ID is its 32 bytes; an IP address is its 16-byte form
+// (IPv4 as IPv4-mapped IPv6, so 10.0.0.1 and ::ffff:10.0.0.1 are the same
+// key; an IPv6 zone is dropped); a per-IP key is the ID followed by the IP
+// address. Every value is one RLP list:
 //
 //	meta/"version"         [schema version]
 //	nodes/<id>             [record, hostname, orphan mark]
@@ -26,30 +28,36 @@
 //	local/<id>             [sequence number of our record]
 //	peers/<id>             [node, first seen, last connected, last
 //	                        disconnected, total connected, sessions,
-//	                        last outbound, last reason, score, ban until,
+//	                        last outbound, last reason, score, 0,
 //	                        anchor]
+//	bans/<id> or bans/<ip16>
+//	                       [until, reason, auto]
 //
 // Times are Unix nanoseconds, 0 meaning "never" (the zero Time reads back as
 // the zero Time); durations are nanoseconds; booleans are 0 or 1; the score
-// is zigzag-encoded (0, -1, 1, -2, … as 0, 1, 2, 3, …). A record is the
-// node's EIP-778 record in its RLP form, verified again with Config.Schemes
-// whenever it is read; the record of a node made from an enode:// URL (no
-// identity scheme, empty signature) is stored with its empty signature and
-// read back as such. The hostname is "" for nodes without one. The orphan
-// mark is left out while it is 0 (see Expire). The node of a peer is a nodes
-// value, or the empty list if unknown.
+// is zigzag-encoded (0, -1, 1, -2, … as 0, 1, 2, 3, …); the reason of a ban
+// is a string. The 0 in a peer value is the former ban end (see below). A
+// record is the node's EIP-778 record in its RLP form, verified again with
+// Config.Schemes whenever it is read; the record of a node made from an
+// enode:// URL (no identity scheme, empty signature) is stored with its
+// empty signature and read back as such. The hostname is "" for nodes
+// without one. The orphan mark is left out while it is 0 (see Expire). The
+// node of a peer is a nodes value, or the empty list if unknown.
 //
 // Readers ignore well-formed elements appended after the ones they know, so
 // a field can be added without a new schema version. A value that does not
 // decode is skipped by every reader (never a panic) and deleted by Expire and
 // ExpirePeers; a peer record whose node does not verify keeps everything but
-// the node.
+// the node. Expire also deletes the bans that have ended.
 //
-// meta/"version" holds the schema version, 1 today. Open refuses a file
+// meta/"version" holds the schema version, 2 today. Open refuses a file
 // with a newer version (ErrNewerVersion) without touching it. An older
 // version is migrated step by step; a version that has no migration step
 // (today only a file without version: not written by this package) is reset:
-// all its data is deleted. Node data is a cache that discovery refills, so a
+// all its data is deleted. Version 1 kept the end of a ban of a node ID in
+// its peer value (the element that is 0 now) and had no bans bucket; the
+// step to 2 moves each such ban into bans (without a reason, not automatic)
+// and zeroes the element. Node data is a cache that discovery refills, so a
 // reset costs a slower first start, nothing more.
 //
 // # Writes
@@ -62,8 +70,9 @@
 // or by Flush, Maintain, Expire, QuerySeeds and Close. The call that commits
 // pays for the commit. Readers see buffered values at once. A crash of the
 // process can lose the buffered writes, never the file. The writes that must
-// not be lost (StoreLocalSeq, DeleteNode and the peer store's PutPeer,
-// DeletePeer and ExpirePeers) are committed before they return.
+// not be lost (StoreLocalSeq, DeleteNode, the peer store's PutPeer,
+// DeletePeer and ExpirePeers, and PutBan and DeleteBan) are committed before
+// they return.
 //
 // # No goroutines
 //

@@ -27,6 +27,7 @@ import (
 //     pong arrived meanwhile or UpdateNode stored it again (which clears the
 //     mark).
 //
+// Bans (PutBan) that are no longer in force at now are deleted as well.
 // Entries that do not decode are deleted too. The peer store and the local
 // sequence numbers are not touched; see ExpirePeers.
 func (db *DB) Expire(now time.Time, maxAge time.Duration) (removed int, err error) {
@@ -129,7 +130,7 @@ func (db *DB) Expire(now time.Time, maxAge time.Duration) (removed int, err erro
 			}
 		}
 		removed = len(deadNodes)
-		return nil
+		return expireBans(tx, now)
 	})
 	return removed, err
 }

@@ -218,8 +218,9 @@ func TestCorruptValuesSkipped(t *testing.T) {
 	goodPeer, err := encodePeer(fullPeerRecord(t))
 	check(t, err)
 	goodIP := encodeIPEntry(ipEntry{pong: time.Now(), fails: 1})
+	goodBan := encodeBan(&BanRecord{Until: time.Now().Add(time.Hour), Reason: "reason", Auto: true})
 	garbage := [][]byte{{}, {0x00}, {0xc0}, {0xff, 0xff}, {0xc3, 0x80, 0x80}}
-	for _, v := range [][]byte{goodNode, goodPeer, goodIP} {
+	for _, v := range [][]byte{goodNode, goodPeer, goodIP, goodBan} {
 		for i := range len(v) - 1 {
 			garbage = append(garbage, v[:i]) // truncations
 		}
@@ -239,6 +240,9 @@ func TestCorruptValuesSkipped(t *testing.T) {
 					tx.put(bucketNodeIP, ipKey(id, n.IPAddr()), g)
 					tx.put(bucketLocal, id[:], g)
 					tx.put(bucketPeers, id[:], g)
+					tx.put(bucketBans, id[:], g)
+					ip := ipBanKey(netip.AddrFrom4([4]byte{10, 9, byte(i), byte(i >> 8)}))
+					tx.put(bucketBans, ip, g)
 				}
 				return nil
 			}))
@@ -264,6 +268,10 @@ func TestCorruptValuesSkipped(t *testing.T) {
 		putRaw(t, db, bucketNodes, []byte("short"), goodNode)
 		putRaw(t, db, bucketNodeIP, []byte("short"), goodIP)
 		putRaw(t, db, bucketPeers, []byte("short"), goodPeer)
+		putRaw(t, db, bucketBans, []byte("short"), goodBan)
+		if b := db.BansAt(now); len(b) != 0 {
+			t.Errorf("garbage bans listed: %v", b)
+		}
 
 		if len(db.Peers()) != 0 || len(db.BestOutboundPeersAt(now, 10)) != 0 {
 			t.Error("garbage peers listed")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -32,14 +33,8 @@ type PeerRecord struct {
 	LastOutbound     bool          // whether we dialed the last session
 	LastReason       string        // why the last session ended (disconnect reason text)
 
-	Score    int32     // reputation, MinScore…MaxScore
-	BanUntil time.Time // banned until then; zero: not banned
-	Anchor   bool      // long-lived outbound peer to dial first after a restart
-}
-
-// Banned reports whether r is banned at time now.
-func (r *PeerRecord) Banned(now time.Time) bool {
-	return r.BanUntil.After(now)
+	Score  int32 // reputation, MinScore…MaxScore
+	Anchor bool  // long-lived outbound peer to dial first after a restart
 }
 
 var errPeerIDMismatch = errors.New("nodedb: peer record ID differs from its node's ID")
@@ -124,7 +119,7 @@ func (db *DB) DeletePeer(id enode.ID) error {
 }
 
 // ExpirePeers deletes the records of peers that are neither anchors nor
-// banned at now and whose last session ended (or, if none ended, started)
+// banned at now (a ban of their ID stored by PutBan) and whose last session ended (or, if none ended, started)
 // more than maxAge before now, and records that do not decode. It returns
 // the number deleted.
 func (db *DB) ExpirePeers(now time.Time, maxAge time.Duration) (removed int, err error) {
@@ -150,7 +145,7 @@ func (db *DB) ExpirePeers(now time.Time, maxAge time.Duration) (removed int, err
 			if r.LastConnected.After(last) {
 				last = r.LastConnected
 			}
-			if !r.Anchor && !r.Banned(now) && last.Before(threshold) {
+			if !r.Anchor && last.Before(threshold) && !idBannedInTx(tx, r.ID, now) {
 				dead = append(dead, append([]byte(nil), k...))
 			}
 			return true
@@ -175,7 +170,8 @@ func (db *DB) BestOutboundPeers(n int) []*PeerRecord {
 // BestOutboundPeersAt returns up to n peers to dial first after a restart:
 // anchors first, then the other peers whose last session we dialed, each
 // group ordered by RestartScore, best first (ties by ID). Peers are left out
-// if they have no stored node, are banned at now, have a negative
+// if they have no stored node, have a ban of their ID or their node's IP
+// address in force at now (PutBan), have a negative
 // reputation, or ended their last session with a reason that says they will
 // not work with us (see RestartScore).
 func (db *DB) BestOutboundPeersAt(now time.Time, n int) []*PeerRecord {
@@ -187,8 +183,17 @@ func (db *DB) BestOutboundPeersAt(now time.Time, n int) []*PeerRecord {
 		score float64
 	}
 	var cands []cand
+	bannedIDs := make(map[enode.ID]bool)
+	bannedIPs := make(map[netip.Addr]bool)
+	for _, b := range db.BansAt(now) {
+		if b.IP.IsValid() {
+			bannedIPs[b.IP] = true
+		} else {
+			bannedIDs[b.ID] = true
+		}
+	}
 	for _, r := range db.Peers() {
-		if r.Node == nil || r.Banned(now) || r.Score < 0 {
+		if r.Node == nil || r.Score < 0 || bannedIDs[r.ID] || bannedIPs[r.Node.IPAddr().Unmap()] {
 			continue
 		}
 		if !r.Anchor && (!r.LastOutbound || r.Sessions == 0) {

@@ -78,7 +78,7 @@ func TestPeerBadNodeKeepsRecord(t *testing.T) {
 	if !ok {
 		t.Fatal("record with a bad node lost")
 	}
-	if got.Node != nil || got.Score != r.Score || !got.BanUntil.Equal(r.BanUntil) {
+	if got.Node != nil || got.Score != r.Score || got.LastReason != r.LastReason {
 		t.Errorf("got %+v", got)
 	}
 }
@@ -121,7 +121,7 @@ func TestBestOutboundPeers(t *testing.T) {
 			LastConnected: now.Add(-s.ago), LastDisconnected: now.Add(-s.ago + s.avg),
 		}
 		if s.banned {
-			r.BanUntil = now.Add(time.Hour)
+			check(t, db.PutBan(BanRecord{ID: n.ID(), Until: now.Add(time.Hour)}))
 		}
 		if s.noNode {
 			r.Node = nil
@@ -204,12 +204,14 @@ func TestExpirePeers(t *testing.T) {
 		"recent":     {ID: enode.ID{1}, LastConnected: now.Add(-2 * time.Hour), LastDisconnected: now.Add(-time.Hour)},
 		"old":        {ID: enode.ID{2}, LastConnected: now.Add(-50 * time.Hour), LastDisconnected: now.Add(-49 * time.Hour)},
 		"old anchor": {ID: enode.ID{3}, Anchor: true, LastConnected: now.Add(-50 * time.Hour)},
-		"old banned": {ID: enode.ID{4}, BanUntil: now.Add(time.Hour), LastConnected: now.Add(-50 * time.Hour)},
+		"old banned": {ID: enode.ID{4}, LastConnected: now.Add(-50 * time.Hour)},
 		"connected":  {ID: enode.ID{5}, LastConnected: now.Add(-30 * time.Hour), LastDisconnected: now.Add(-40 * time.Hour)},
 	}
 	for _, r := range recs {
 		check(t, db.PutPeer(r))
 	}
+	check(t, db.PutBan(BanRecord{ID: enode.ID{4}, Until: now.Add(time.Hour)}))
+	check(t, db.PutBan(BanRecord{ID: enode.ID{2}, Until: now.Add(-time.Hour)})) // over
 	putRaw(t, db, bucketPeers, []byte{6}, []byte{0xc0})
 	removed, err := db.ExpirePeers(now, 24*time.Hour)
 	check(t, err)
@@ -239,7 +241,6 @@ func fullPeerRecord(t testing.TB) *PeerRecord {
 		LastOutbound:     true,
 		LastReason:       "client quitting",
 		Score:            -321,
-		BanUntil:         base.Add(48 * time.Hour),
 		Anchor:           true,
 	}
 }
@@ -255,14 +256,14 @@ func comparePeers(t *testing.T, got, want *PeerRecord) {
 	}
 	g.Node, w.Node = nil, nil
 	times := [][2]time.Time{{g.FirstSeen, w.FirstSeen}, {g.LastConnected, w.LastConnected},
-		{g.LastDisconnected, w.LastDisconnected}, {g.BanUntil, w.BanUntil}}
+		{g.LastDisconnected, w.LastDisconnected}}
 	for _, tt := range times {
 		if !tt[0].Equal(tt[1]) {
 			t.Errorf("time: got %v, want %v", tt[0], tt[1])
 		}
 	}
-	g.FirstSeen, g.LastConnected, g.LastDisconnected, g.BanUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	w.FirstSeen, w.LastConnected, w.LastDisconnected, w.BanUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	g.FirstSeen, g.LastConnected, g.LastDisconnected = time.Time{}, time.Time{}, time.Time{}
+	w.FirstSeen, w.LastConnected, w.LastDisconnected = time.Time{}, time.Time{}, time.Time{}
 	if g != w {
 		t.Errorf("got %+v, want %+v", g, w)
 	}

@@ -21,6 +21,7 @@ const (
 	bucketNodeIP               // <id><ip16> → per-IP entry
 	bucketLocal                // <id> → [local record seq]
 	bucketPeers                // <id> → peer value
+	bucketBans                 // <id> or <ip16> → ban value
 	numBuckets
 )
 
@@ -31,6 +32,7 @@ var bucketNames = [numBuckets][]byte{
 	bucketNodeIP: []byte("nodeip"),
 	bucketLocal:  []byte("local"),
 	bucketPeers:  []byte("peers"),
+	bucketBans:   []byte("bans"),
 }
 
 // store is the storage engine under DB: bbolt on disk, or memStore. Both

@@ -9,6 +9,7 @@ import (
 	"github.com/devp2p-go/devp2p/enode"
 	"github.com/devp2p-go/devp2p/internal/mclock"
 	"github.com/devp2p-go/devp2p/netutil"
+	"github.com/devp2p-go/devp2p/nodedb"
 )
 
 // Bans: a banned node ID is refused at checkpoint 1 and never dialed; a
@@ -16,11 +17,11 @@ import (
 // never dialed. Every ban ends at its expiry. The listener, the run loop and
 // the dial scheduler read the list concurrently.
 //
-// Bans of node IDs are persisted: the peer store writes their end into the
-// node's peer record (nodedb.PeerRecord.BanUntil), and Start loads the bans
-// still in force from the node database. Bans of IP addresses live in
-// memory only. The policy's automatic bans (Ban.Auto) go through the same
-// list.
+// Every ban is persisted: the peer store's goroutine writes it (end,
+// reason, Auto) into the node database's bans (nodedb.DB.PutBan), Unban
+// deletes it there, and Start loads the bans still in force, so that they
+// survive a restart with the same node database. The policy's automatic
+// bans (Ban.Auto) go through the same list.
 
 // maxBans bounds the number of bans held. When it is reached, the ban that
 // ends first is replaced.
@@ -60,28 +61,31 @@ func newBanList(clock mclock.Clock) *banList {
 }
 
 // add bans b.ID (if not zero) and b.IP (if valid) for ttl. A longer ban
-// already in place is kept.
-func (l *banList) add(b Ban, ttl time.Duration) {
+// already in place is kept. It returns the wall-clock end of the ban and
+// which of the two it set.
+func (l *banList) add(b Ban, ttl time.Duration) (until time.Time, setID, setIP bool) {
 	now := l.clock.Now()
 	end := now.Add(ttl)
 	b.Until = time.Now().Add(ttl)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	put := func(k banKey) {
+	put := func(k banKey) bool {
 		if e, ok := l.bans[k]; ok && e.end >= end {
-			return
+			return false
 		}
 		if len(l.bans) >= maxBans {
 			l.evictLocked(now)
 		}
 		l.bans[k] = &banEntry{Ban: b, end: end}
+		return true
 	}
 	if b.ID != (enode.ID{}) {
-		put(banKey{id: b.ID})
+		setID = put(banKey{id: b.ID})
 	}
 	if ip := b.IP.Unmap(); ip.IsValid() {
-		put(banKey{ip: ip})
+		setIP = put(banKey{ip: ip})
 	}
+	return b.Until, setID, setIP
 }
 
 // evictLocked removes expired bans, or if there are none the one ending
@@ -181,8 +185,9 @@ func (l *banList) count() int {
 // with DiscUselessPeer. reason is shown by Bans. It does nothing before
 // Start.
 //
-// A ban of an ID is written to the peer store and survives a restart with
-// the same node database.
+// The ban is written to the node database (by the peer store's goroutine:
+// BanNode does not wait for the disk) and survives a restart with the same
+// node database.
 func (srv *Server) BanNode(id enode.ID, ip netip.Addr, ttl time.Duration, reason string) {
 	if srv.bans == nil || ttl <= 0 {
 		return
@@ -200,51 +205,76 @@ func (srv *Server) BanNode(id enode.ID, ip netip.Addr, ttl time.Duration, reason
 }
 
 // Unban lifts the bans of id (if not zero) and ip (if valid) and reports
-// whether there were any. The ban of id is cleared in the peer store too.
+// whether there were any in force. The stored bans of id and ip are deleted
+// from the node database too (by the peer store's goroutine).
 func (srv *Server) Unban(id enode.ID, ip netip.Addr) bool {
 	if srv.bans == nil {
 		return false
 	}
-	if id != (enode.ID{}) {
-		if st := srv.pol.store.Load(); st != nil {
-			st.banChanged(id, time.Time{})
-		}
+	ip = ip.Unmap()
+	if id == (enode.ID{}) && !ip.IsValid() {
+		return false
 	}
-	return srv.bans.remove(id, ip)
+	removed := srv.bans.remove(id, ip)
+	if st := srv.pol.store.Load(); st != nil {
+		st.banLifted(id, ip)
+	} else if srv.nodedb != nil {
+		srv.nodedb.DeleteBan(id, ip)
+	}
+	return removed
 }
 
-// addBan adds b for ttl and persists a ban of an ID. It does not
-// disconnect anyone, so the run loop may call it.
+// addBan adds b for ttl and persists what it set. It does not disconnect
+// anyone and does not wait for the disk, so the run loop and the listener
+// may call it.
 func (srv *Server) addBan(b Ban, ttl time.Duration) {
-	srv.bans.add(b, ttl)
-	if b.ID == (enode.ID{}) {
-		return
+	until, setID, setIP := srv.bans.add(b, ttl)
+	if !setID && !setIP {
+		return // longer bans are in place
 	}
-	until := time.Now().Add(ttl)
+	rec := nodedb.BanRecord{Until: until, Reason: b.Reason, Auto: b.Auto}
+	if setID {
+		rec.ID = b.ID
+	}
+	if setIP {
+		rec.IP = b.IP.Unmap()
+	}
 	if st := srv.pol.store.Load(); st != nil {
-		st.banChanged(b.ID, until)
+		st.banChanged(rec)
 	} else if srv.nodedb != nil {
 		// Before the peer store runs (a ban during Start).
-		persistBan(srv.nodedb, b.ID, until)
+		if err := srv.nodedb.PutBan(rec); err != nil {
+			srv.log.Debug("Storing a ban failed", "err", err)
+		}
 	}
 	srv.log.Debug("Banned node", "id", b.ID, "ip", b.IP, "ttl", ttl, "reason", b.Reason, "auto", b.Auto)
 }
 
-// loadBans adds the bans of IDs in force in the node database. It runs at
-// Start.
+// restoredBanReason is the reason shown for a restored ban that was stored
+// without one (by a version that did not keep reasons).
+const restoredBanReason = "restored from the node database"
+
+// loadBans adds the bans in force in the node database, of IDs and of IP
+// addresses, with their reason and Auto flag. It runs at Start.
 func (srv *Server) loadBans() {
 	now := time.Now()
-	n := 0
-	for _, r := range srv.nodedb.Peers() {
-		if !r.Banned(now) {
-			continue
+	bans := srv.nodedb.BansAt(now)
+	for _, r := range bans {
+		b := Ban{ID: r.ID, IP: r.IP, Reason: r.Reason, Auto: r.Auto}
+		if b.Reason == "" {
+			b.Reason = restoredBanReason
 		}
-		b := Ban{ID: r.ID, Reason: "restored from the node database", Node: r.Node}
-		srv.bans.add(b, r.BanUntil.Sub(now))
-		n++
+		if r.ID != (enode.ID{}) {
+			if pr, ok := srv.nodedb.Peer(r.ID); ok && pr.Node != nil {
+				b.Node = pr.Node
+			} else {
+				b.Node = srv.nodedb.Node(r.ID)
+			}
+		}
+		srv.bans.add(b, r.Until.Sub(now))
 	}
-	if n > 0 {
-		srv.log.Debug("Restored bans", "count", n)
+	if len(bans) > 0 {
+		srv.log.Debug("Restored bans", "count", len(bans))
 	}
 }
 

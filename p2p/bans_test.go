@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"net"
@@ -15,51 +16,122 @@ import (
 	"github.com/devp2p-go/devp2p/rlpx"
 )
 
-// A ban of a node ID is written to the peer store and is in force again
-// after a restart with the same node database file; a ban of an IP is not
-// kept. Expired and lifted bans are not restored.
+// Bans of node IDs and of IP addresses are written to the node database and
+// are in force again after a restart with the same file, with their reason
+// and Auto flag. Expired and lifted bans are not restored.
 func TestBanPersistsAcrossRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pn := newPipeNet()
 		path := filepath.Join(t.TempDir(), "nodes.db")
 		key := newTestKey(t)
 		withDB := func(c *Config) { c.NodeDatabase = path; c.NoDial = true }
-		nodes := testNodes(t, 3)
-		long, short, lifted := nodes[0].ID(), nodes[1].ID(), nodes[2].ID()
+		nodes := testNodes(t, 4)
+		long, short, lifted, auto := nodes[0].ID(), nodes[1].ID(), nodes[2].ID(), nodes[3].ID()
 		ip := netip.MustParseAddr("10.9.9.9")
+		liftedIP := netip.MustParseAddr("10.9.9.10")
+		autoIP := netip.MustParseAddr("10.9.9.11")
+		mac := failure{PhaseHello, DirInbound, ReasonMAC}
 
 		a := startPipeServerKey(t, pn, "127.0.7.1", key, withDB)
 		a.BanNode(long, ip, time.Hour, "test: long")
 		a.BanNode(short, netip.Addr{}, time.Minute, "test: short")
 		a.BanNode(lifted, netip.Addr{}, time.Hour, "test: lifted")
-		if !a.Unban(lifted, netip.Addr{}) {
+		a.BanNode(enode.ID{}, liftedIP, time.Hour, "test: lifted IP")
+		a.applyFailure(mac, failureSubject{id: auto, ip: autoIP}) // ID 1 h, IP 10 min
+		if !a.Unban(lifted, netip.Addr{}) || !a.Unban(enode.ID{}, liftedIP) {
 			t.Fatal("Unban found no ban")
 		}
-		if n := len(a.Bans()); n != 3 { // long's ID and IP, short
-			t.Fatalf("%d bans, want 3: %+v", n, a.Bans())
+		if n := len(a.Bans()); n != 5 { // long's ID and IP, short, auto's ID and IP
+			t.Fatalf("%d bans, want 5: %+v", n, a.Bans())
 		}
 		synctest.Wait()
 		a.Stop()
 
 		time.Sleep(2 * time.Minute) // short's ban ends
 		b := startPipeServerKey(t, pn, "127.0.7.1", key, withDB)
+		type want struct {
+			id     enode.ID
+			ip     netip.Addr
+			reason string
+			auto   bool
+			left   time.Duration
+		}
+		autoReason := "policy: " + mac.key()
+		wants := []want{ // in Bans' order: ID bans (sorted), then IPs
+			{id: long, reason: "test: long", left: time.Hour},
+			{id: auto, reason: autoReason, auto: true, left: severeBanTTL},
+			{ip: ip, reason: "test: long", left: time.Hour},
+			{ip: autoIP, reason: autoReason, auto: true, left: ipBanTTL},
+		}
+		if bytes.Compare(auto[:], long[:]) < 0 {
+			wants[0], wants[1] = wants[1], wants[0]
+		}
 		bans := b.Bans()
-		if len(bans) != 1 || bans[0].ID != long || bans[0].IP.IsValid() {
-			t.Fatalf("bans after restart: %+v, want only the ID ban of %v", bans, long)
+		if len(bans) != len(wants) {
+			t.Fatalf("bans after restart: %+v, want %d", bans, len(wants))
 		}
-		if left := time.Until(bans[0].Until); left <= 0 || left > time.Hour-2*time.Minute {
-			t.Errorf("restored ban ends in %v", left)
+		for i, w := range wants {
+			g := bans[i]
+			if g.ID != w.id || g.IP != w.ip || g.Reason != w.reason || g.Auto != w.auto {
+				t.Errorf("ban %d after restart: %+v, want %+v", i, g, w)
+			}
+			// Two minutes passed while stopped.
+			if left := time.Until(g.Until); left != w.left-2*time.Minute {
+				t.Errorf("ban %d ends in %v, want %v", i, left, w.left-2*time.Minute)
+			}
 		}
-		if !b.bans.idBanned(long) || b.bans.idBanned(short) || b.bans.idBanned(lifted) || b.bans.ipBanned(ip) {
+		if !b.bans.idBanned(long) || !b.bans.ipBanned(ip) || !b.bans.idBanned(auto) || !b.bans.ipBanned(autoIP) ||
+			b.bans.idBanned(short) || b.bans.idBanned(lifted) || b.bans.ipBanned(liftedIP) {
 			t.Error("ban list after restart is wrong")
 		}
-		// Unban clears the stored ban too.
-		b.Unban(long, netip.Addr{})
+		// Unban deletes the stored bans too; the IP ban of auto ends
+		// while stopped.
+		b.Unban(long, ip)
 		synctest.Wait()
 		b.Stop()
+		time.Sleep(ipBanTTL)
 		c := startPipeServerKey(t, pn, "127.0.7.1", key, withDB)
-		if bans := c.Bans(); len(bans) != 0 {
-			t.Fatalf("bans after Unban and restart: %+v", bans)
+		if bans := c.Bans(); len(bans) != 1 || bans[0].ID != auto || !bans[0].Auto {
+			t.Fatalf("bans after Unban, expiry and restart: %+v, want only the ID ban of %v", bans, auto)
+		}
+	})
+}
+
+// A ban stored without a reason (as the migration from nodedb's schema
+// version 1 leaves the ID bans of older files) is restored by Start with
+// restoredBanReason, and the node's record if the database has it. A
+// shorter ban does not replace the restored one, in memory or on disk.
+func TestBanRestoredWithoutReason(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pn := newPipeNet()
+		db, err := nodedb.Open("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		n := testNodes(t, 1)[0]
+		id := n.ID()
+		if err := db.PutBan(nodedb.BanRecord{ID: id, Until: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutPeer(&nodedb.PeerRecord{ID: id, Node: n}); err != nil {
+			t.Fatal(err)
+		}
+		a := startPipeServer(t, pn, "127.0.7.6", func(c *Config) { c.NoDial = true; c.NodeDB = db })
+		bans := a.Bans()
+		if len(bans) != 1 || bans[0].ID != id || bans[0].Reason != restoredBanReason || bans[0].Auto {
+			t.Fatalf("bans %+v", bans)
+		}
+		if bans[0].Node == nil || bans[0].Node.ID() != id {
+			t.Errorf("restored ban's node %v, want %v", bans[0].Node, n)
+		}
+		// A shorter ban does not replace the longer one, in memory or on disk.
+		a.BanNode(id, netip.Addr{}, time.Minute, "shorter")
+		synctest.Wait()
+		time.Sleep(2 * nodeDBMaintainInterval)
+		synctest.Wait()
+		if st := db.Bans(); len(st) != 1 || st[0].Reason != "" || time.Until(st[0].Until) < 50*time.Minute {
+			t.Errorf("stored bans %+v", st)
 		}
 	})
 }
@@ -118,12 +190,13 @@ func TestAutoBan(t *testing.T) {
 		if got := a.Stats().Failures[f.key()]; got != 2 {
 			t.Errorf("Failures[%s] = %d, want 2", f.key(), got)
 		}
-		// The ID ban is in the peer store.
+		// Both bans are in the node database.
 		synctest.Wait()
 		time.Sleep(2 * nodeDBMaintainInterval)
 		synctest.Wait()
-		if r, ok := db.Peer(nodes[0].ID()); !ok || !r.Banned(time.Now()) {
-			t.Errorf("stored record %+v, want a ban", r)
+		stored := db.Bans()
+		if len(stored) != 2 || stored[0].ID != nodes[0].ID() || stored[1].IP != ip || !stored[0].Auto || !stored[1].Auto {
+			t.Errorf("stored bans %+v, want the ID and the IP, automatic", stored)
 		}
 	})
 }

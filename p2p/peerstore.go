@@ -3,6 +3,7 @@ package p2p
 import (
 	"bytes"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,10 +18,10 @@ import (
 // dropped, and a goroutine of its own (storeLoop) writes the peer's record
 // (nodedb.PeerRecord) into the node database, so that the run loop never
 // waits for the disk. The same goroutine runs the database's periodic upkeep
-// (nodedb.DB.Maintain). It also writes reputation and bans, and elects the
-// anchors. At Start, the anchors and then the best outbound peers of
-// earlier runs are read from the store and dialed before any discovery
-// candidate.
+// (nodedb.DB.Maintain). It also writes reputation and bans (nodedb.DB.PutBan
+// and DeleteBan), and elects the anchors. At Start, the anchors and then the
+// best outbound peers of earlier runs are read from the store and dialed
+// before any discovery candidate.
 
 // Peer records of peers not seen for peerRecordLifetime are deleted
 // (anchors and banned peers are kept), checked every peerExpireInterval,
@@ -39,15 +40,17 @@ const maxStoreQueue = 4096
 const (
 	opSession = iota // a session started or ended
 	opScore          // the reputation changed
-	opBan            // a ban was set or lifted
+	opBan            // a ban was set
+	opUnban          // bans were lifted
 )
 
 // storeOp is one update of the peer store.
 type storeOp struct {
 	kind     int
-	score    int       // opScore
-	banUntil time.Time // opBan; zero: lifted
-	stopping bool      // opSession: ended by the server's Stop
+	score    int              // opScore
+	ban      nodedb.BanRecord // opBan
+	ip       netip.Addr       // opUnban, with id
+	stopping bool             // opSession: ended by the server's Stop
 
 	added  bool // session started; else ended
 	id     enode.ID
@@ -117,9 +120,15 @@ func (s *peerStore) scoreChanged(id enode.ID, score int) {
 	s.push(storeOp{kind: opScore, id: id, score: score})
 }
 
-// banChanged records the end of id's ban; zero lifts it. It does not block.
-func (s *peerStore) banChanged(id enode.ID, until time.Time) {
-	s.push(storeOp{kind: opBan, id: id, banUntil: until})
+// banChanged stores a ban (nodedb.DB.PutBan). It does not block.
+func (s *peerStore) banChanged(b nodedb.BanRecord) {
+	s.push(storeOp{kind: opBan, ban: b})
+}
+
+// banLifted deletes the stored bans of id (if not zero) and ip (if valid).
+// It does not block.
+func (s *peerStore) banLifted(id enode.ID, ip netip.Addr) {
+	s.push(storeOp{kind: opUnban, id: id, ip: ip})
 }
 
 // stopping reports whether the server is stopping.
@@ -253,7 +262,10 @@ func (s *peerStore) apply(op *storeOp) {
 		}
 		return
 	case opBan:
-		s.putBan(op.id, op.banUntil)
+		s.count(op.ban.ID, s.db.PutBan(op.ban))
+		return
+	case opUnban:
+		s.count(op.id, s.db.DeleteBan(op.id, op.ip))
 		return
 	}
 	if op.dialed {
@@ -301,39 +313,17 @@ func (s *peerStore) apply(op *storeOp) {
 
 // put writes r and counts the write.
 func (s *peerStore) put(r *nodedb.PeerRecord) {
-	if err := s.db.PutPeer(r); err != nil {
+	s.count(r.ID, s.db.PutPeer(r))
+}
+
+// count counts a write (of a peer record or a ban) that ended with err.
+func (s *peerStore) count(id enode.ID, err error) {
+	if err != nil {
 		s.failed.Add(1)
-		s.log.Debug("Peer store write failed", "id", r.ID, "err", err)
+		s.log.Debug("Peer store write failed", "id", id, "err", err)
 		return
 	}
 	s.written.Add(1)
-}
-
-// putBan writes the end of id's ban into its record, making a record if
-// there is none and the ban is in force.
-func (s *peerStore) putBan(id enode.ID, until time.Time) {
-	r, ok := s.db.Peer(id)
-	switch {
-	case ok && r.BanUntil.Equal(until):
-		return
-	case !ok && until.IsZero():
-		return
-	case !ok:
-		r = &nodedb.PeerRecord{ID: id, Node: s.db.Node(id)}
-	}
-	r.BanUntil = until
-	s.put(r)
-}
-
-// persistBan writes a ban straight into db, for bans made before the peer
-// store runs.
-func persistBan(db *nodedb.DB, id enode.ID, until time.Time) {
-	r, ok := db.Peer(id)
-	if !ok {
-		r = &nodedb.PeerRecord{ID: id, Node: db.Node(id)}
-	}
-	r.BanUntil = until
-	db.PutPeer(r)
 }
 
 // Anchors: the outbound peers connected longest, at least
