@@ -153,6 +153,7 @@ func measureIdlePeers(tb testing.TB, n int) idlePeerCost {
 	srv := startTCPServer(tb, "127.0.0.1", func(c *Config) {
 		c.MaxPeers = 2 * n
 		c.NoDial = true
+		c.NoDiscovery = true // its timers start goroutines now and then
 		c.Protocols = []Protocol{idle}
 	})
 	time.Sleep(50 * time.Millisecond)
