@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/devp2p-go/devp2p/crypto"
+	"github.com/devp2p-go/devp2p/rlp"
 )
 
 // bufConn is a net.Conn over two byte buffers, for byte-exact frame tests.
@@ -401,5 +402,197 @@ func TestReadTimeout(t *testing.T) {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("err = %v, want timeout", err)
+	}
+}
+
+// sealMsg returns the frame of a message whose payload is sent as it is
+// (already compressed, or not), sealed by w.
+func sealMsg(w *writer, code uint64, payload []byte) []byte {
+	body := append(rlp.AppendUint64(nil, code), payload...)
+	fsize := len(body)
+	body = append(body, make([]byte, padded(fsize)-fsize)...)
+	return sealRaw(w, fsize, body)
+}
+
+// byteReader returns one byte per Read, so that the body's first blocks
+// arrive over many reads.
+type byteReader struct{ r io.Reader }
+
+func (b byteReader) Read(p []byte) (int, error) { return b.r.Read(p[:min(len(p), 1)]) }
+
+// TestSnappyBombPrefix checks that a snappy frame whose decoded-length
+// prefix is refused is refused from the first blocks of its body: the rest
+// is never read. A frame that is cut off after its first blocks fails only
+// for that, unless its prefix is refused, so the refusals below could not
+// come from the whole frame.
+func TestSnappyBombPrefix(t *testing.T) {
+	const limit = 1 << 20
+	bomb := snappyEncode(make([]byte, snappyMaxEncodedLen(8<<20)), make([]byte, 8<<20)) // ≈ 390 KiB
+	fine := snappyEncode(make([]byte, snappyMaxEncodedLen(600<<10)), randBytes(600<<10, 1))
+	// Claims of 2^32−1 bytes and of 2^35 (more than snappy allows), with a
+	// few bytes of data: refused as too large and as invalid snappy.
+	liar := []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x00, 0x00}
+	corrupt := append([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, make([]byte, 100)...)
+	for _, tc := range []struct {
+		name    string
+		code    uint64
+		payload []byte
+		want    error // nil: a read error for the cut-off frame
+	}{
+		{"Bomb", 0x10, bomb, ErrMessageTooLarge},
+		{"BombLongCode", 1 << 60, bomb, ErrMessageTooLarge}, // a 9-byte code
+		{"Liar", 0x10, liar, ErrMessageTooLarge},
+		{"Corrupt", 0x10, corrupt, ErrSnappy},
+		{"UnderLimit", 0x10, fine, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The whole frame is there: no more than the first read is taken.
+			r, pw, w := rawPair(t, &Config{MaxMessageSize: limit})
+			r.SetSnappy(true)
+			wire := sealMsg(w, tc.code, tc.payload)
+			r.rd.fd = &bufConn{in: bytes.NewReader(wire)}
+			pw.Close()
+			_, data, _, err := r.ReadMsg()
+			if tc.want == nil {
+				if err != nil || !bytes.Equal(data, snappyMust(t, tc.payload)) {
+					t.Fatalf("whole frame: err %v", err)
+				}
+			} else {
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("whole frame: err = %v, want %v", err, tc.want)
+				}
+				if n := r.BytesRead(); len(wire) > 1024 && n > 256 {
+					t.Fatalf("whole frame: read %d of %d bytes before the refusal", n, len(wire))
+				}
+			}
+
+			// Only the header and the first blocks, the body's byte by byte;
+			// then the stream ends.
+			r, pw, w = rawPair(t, &Config{MaxMessageSize: limit})
+			r.SetSnappy(true)
+			wire = sealMsg(w, tc.code, tc.payload)
+			early := min(prefixSize, len(wire)-48) // the body's first blocks
+			r.rd.fd = &bufConn{in: io.MultiReader(bytes.NewReader(wire[:32]), byteReader{bytes.NewReader(wire[32 : 32+early])})}
+			pw.Close()
+			_, _, _, err = r.ReadMsg()
+			switch {
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Fatalf("first blocks only: err = %v, want %v", err, tc.want)
+			case tc.want == nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+				t.Fatalf("first blocks only: err = %v, want EOF", err)
+			}
+			if n := r.BytesRead(); n != uint64(32+early) {
+				t.Fatalf("first blocks only: read %d bytes", n)
+			}
+		})
+	}
+}
+
+func snappyMust(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out, err := snappyDecode(make([]byte, must(snappyDecodedLen(b))), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func must(n int, err error) int {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// TestTCPSnappyBomb sends a 390 KiB snappy bomb over loopback TCP, on the
+// raw-socket read path: the receiver refuses it after one read of at most
+// its read buffer, and also when the stream ends right after the first
+// blocks of the body.
+func TestTCPSnappyBomb(t *testing.T) {
+	bomb := snappyEncode(make([]byte, snappyMaxEncodedLen(8<<20)), make([]byte, 8<<20))
+	t.Run("Whole", func(t *testing.T) {
+		a, b := tcpPair(t, &Config{MaxMessageSize: 1 << 20})
+		b.SetSnappy(true)
+		wire := sealMsg(&a.wr, 0x10, bomb)
+		done := make(chan struct{})
+		go func() { a.NetConn().Write(wire); close(done) }() // fails once b closes
+		_, _, _, err := b.ReadMsg()
+		if !errors.Is(err, ErrMessageTooLarge) {
+			t.Fatalf("err = %v", err)
+		}
+		if n := b.BytesRead(); n > readBufSize {
+			t.Fatalf("read %d bytes of a %d-byte frame", n, len(wire))
+		}
+		t.Logf("refused after reading %d bytes of a %d-byte frame", b.BytesRead(), len(wire))
+		b.Close()
+		<-done
+	})
+	t.Run("FirstBlocks", func(t *testing.T) {
+		a, b := tcpPair(t, &Config{MaxMessageSize: 1 << 20})
+		b.SetSnappy(true)
+		wire := sealMsg(&a.wr, 0x10, bomb)
+		fd := a.NetConn().(*net.TCPConn)
+		if _, err := fd.Write(wire[:32]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fd.Write(wire[32 : 32+prefixSize]); err != nil {
+			t.Fatal(err)
+		}
+		fd.CloseWrite()
+		if _, _, _, err := b.ReadMsg(); !errors.Is(err, ErrMessageTooLarge) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// chunkReader returns reads of 1, 2, …, 97 bytes in turn.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	c.n = c.n%97 + 1
+	return c.r.Read(p[:min(len(p), c.n)])
+}
+
+// TestSnappyFrameSizes reads snappy messages of every small size and of
+// sizes around the read buffer (frames in the buffer and frames read into
+// a growing one), delivered at once and in small pieces, so that the first
+// blocks of a body and the rest arrive in every split.
+func TestSnappyFrameSizes(t *testing.T) {
+	var sizes []int
+	for n := range 100 {
+		sizes = append(sizes, n)
+	}
+	for n := readBufSize - 80; n < readBufSize+16; n += 3 {
+		sizes = append(sizes, n)
+	}
+	for _, chunked := range []bool{false, true} {
+		wfd := &bufConn{}
+		w := NewConn(wfd, nil, nil)
+		w.InitWithSecrets(vectorSecrets(t, true))
+		w.SetSnappy(true)
+		for i, n := range sizes {
+			if _, err := w.BufferMsg(uint64(i), randBytes(n, int64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		var in io.Reader = bytes.NewReader(wfd.out.Bytes())
+		if chunked {
+			in = &chunkReader{r: in}
+		}
+		r := NewConn(&bufConn{in: in}, nil, nil)
+		r.InitWithSecrets(vectorSecrets(t, false))
+		r.SetSnappy(true)
+		for i, n := range sizes {
+			code, data, _, err := r.ReadMsg()
+			if err != nil || code != uint64(i) || !bytes.Equal(data, randBytes(n, int64(i))) {
+				t.Fatalf("chunked %v, message %d (%d bytes): code %d, %d bytes, err %v", chunked, i, n, code, len(data), err)
+			}
+		}
 	}
 }

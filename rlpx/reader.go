@@ -101,6 +101,19 @@ func (r *reader) readMsgInner() (code uint64, data []byte, wireSize int, err err
 		return 0, nil, 0, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrMessageTooLarge, fsize, limit)
 	}
 
+	// With snappy on, decrypt and check the first blocks of the body
+	// before reading the rest: see checkPrefix.
+	early := 0
+	if r.snappy {
+		early = min(prefixSize, padded(fsize))
+		if err := r.ensure(early); err != nil {
+			return 0, nil, 0, err
+		}
+		if err := r.checkPrefix(r.buf[r.r:r.r+early], fsize); err != nil {
+			return 0, nil, 0, err
+		}
+	}
+
 	var frame []byte // ciphertext, padding and MAC
 	rsize := padded(fsize) + 16
 	if rsize <= readBufSize {
@@ -113,12 +126,14 @@ func (r *reader) readMsgInner() (code uint64, data []byte, wireSize int, err err
 		return 0, nil, 0, err
 	}
 
+	// The first early bytes of ct are plaintext already, and are in the
+	// MAC state: the MAC and the keystream continue after them.
 	ct, mac := frame[:rsize-16], frame[rsize-16:]
-	s.mac.h.Write(ct)
+	s.mac.h.Write(ct[early:])
 	if subtle.ConstantTimeCompare(s.mac.frameEnd(), mac) != 1 {
 		return 0, nil, 0, ErrFrameMAC
 	}
-	s.stream.XORKeyStream(ct, ct)
+	s.stream.XORKeyStream(ct[early:], ct[early:])
 
 	code, data, err = rlp.SplitUint64(ct[:fsize])
 	if err != nil {
@@ -144,13 +159,59 @@ func (r *reader) frameLimit() int {
 	return min(n, MaxMessageSize)
 }
 
-func (r *reader) decompress(data []byte) ([]byte, error) {
+// prefixSize is how much of a snappy frame's body checkPrefix looks at: two
+// AES blocks hold the message code (at most 9 bytes) and every byte snappy
+// reads of the decoded-length varint (at most 10), so the check decides
+// exactly as decodedLen would on the whole message.
+const prefixSize = 32
+
+// checkPrefix refuses a snappy message from its first bytes, before the
+// rest of the frame is read and authenticated: a frame of a few hundred KiB
+// whose decoded-length prefix claims more than maxSize then costs what its
+// header costs. ct is the start of the frame body (prefixSize bytes, or the
+// whole body when shorter), still encrypted, in r.buf. It is written to the
+// MAC state and decrypted in place (AES-CTR and the running Keccak go on
+// from where they stop); the frame's MAC check and decryption then continue
+// after it. ensure and readLarge move unread bytes as they are, so the
+// plaintext stays at the start of the frame, and a frame that passes ends
+// up exactly as without the check.
+//
+// The bytes checked are not authenticated yet, so a forged or corrupted
+// frame may be refused here (ErrMessageTooLarge, ErrSnappy) where it would
+// have failed its MAC (ErrFrameMAC). That gives a man in the middle nothing
+// new: by changing any byte of a frame he can already end the connection;
+// only the error naming the cause differs. For an authentic frame the
+// decision is the one decompress makes after the MAC check, with the same
+// error; only its moment changes.
+func (r *reader) checkPrefix(ct []byte, fsize int) error {
+	s := r.session
+	s.mac.h.Write(ct)
+	s.stream.XORKeyStream(ct, ct)
+	_, data, err := rlp.SplitUint64(ct[:min(len(ct), fsize)])
+	if err != nil {
+		return nil // an invalid code is reported after the MAC check
+	}
+	_, err = r.decodedLen(data)
+	return err
+}
+
+// decodedLen returns the decoded length of snappy data, which must not
+// exceed maxSize.
+func (r *reader) decodedLen(data []byte) (int, error) {
 	n, err := snappyDecodedLen(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSnappy, err)
+		return 0, fmt.Errorf("%w: %v", ErrSnappy, err)
 	}
 	if n > r.maxSize {
-		return nil, fmt.Errorf("%w: %d bytes after decompression", ErrMessageTooLarge, n)
+		return 0, fmt.Errorf("%w: %d bytes after decompression", ErrMessageTooLarge, n)
+	}
+	return n, nil
+}
+
+func (r *reader) decompress(data []byte) ([]byte, error) {
+	n, err := r.decodedLen(data)
+	if err != nil {
+		return nil, err
 	}
 	r.out = getBuf(n)
 	out, err := snappyDecode(r.out, data)
