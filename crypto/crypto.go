@@ -12,8 +12,8 @@
 // Timing: ECDH and the derivation of the public key of a key loaded with
 // PrivateKeyFromBytes, HexToPrivateKey or LoadNodeKey run in constant time in
 // both builds. GenerateKey derives the public key with decred's variable-time
-// fixed-base table, which measured faster than libsecp256k1's constant-time
-// multiplication; fresh keys are mostly one-handshake ephemeral keys, and
+// fixed-base table and a variable-time inversion (math/big's GCD), which
+// measured faster than libsecp256k1's constant-time multiplication; fresh keys are mostly one-handshake ephemeral keys, and
 // go-ethereum's own pure Go build does the same. Signing is constant time with cgo (libsecp256k1) and variable time
 // without it (decred, as in go-ethereum's CGO_ENABLED=0 build).
 //

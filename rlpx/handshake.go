@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -202,21 +203,38 @@ func (h *handshake) sealEIP8(body []byte) ([]byte, error) {
 // whether the packet was in the pre-EIP-8 format. A packet starting with
 // 0x04 may be a pre-EIP-8 one (its first byte is the ECIES point prefix): its
 // fixed size is read and tried first, as EIP-8 asks.
+//
+// The recipient (reading auth, legacyLen == legacyAuthLen) reads greedily:
+// its first read takes whatever has arrived, so that the size prefix and the
+// body usually come in one system call instead of two. Nothing may follow
+// auth before ack (the initiator cannot frame anything without ack), so bytes
+// read past the packet are a protocol violation and fail the handshake. The
+// initiator reads exactly the packet: the recipient's first frame may follow
+// ack at once.
 func (h *handshake) readPacket(r io.Reader, legacyLen int) (packet, plain []byte, legacy bool, err error) {
-	buf := make([]byte, 2, 512)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	buf := make([]byte, 2, 1024)
+	if legacyLen == legacyAuthLen {
+		n, err := io.ReadAtLeast(r, buf[:cap(buf)], 2)
+		if err != nil {
+			return nil, nil, false, handshakeErr("read", err)
+		}
+		buf = buf[:n]
+	} else if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, nil, false, handshakeErr("read", err)
 	}
 	size := int(binary.BigEndian.Uint16(buf))
-	if buf[0] == 0x04 && size+2 >= legacyLen {
-		buf = buf[:legacyLen]
-		if _, err := io.ReadFull(r, buf[2:]); err != nil {
-			return nil, nil, false, handshakeErr("read", err)
-		}
-		if err := h.filterPacket(buf); err != nil {
+	tryLegacy := buf[0] == 0x04 && size+2 >= legacyLen
+	if tryLegacy {
+		if buf, err = readTo(r, buf, legacyLen); err != nil {
 			return nil, nil, false, err
 		}
-		if plain, err := ecies.Decrypt(h.key, buf, nil, nil); err == nil {
+		if err := h.filterPacket(buf[:legacyLen]); err != nil {
+			return nil, nil, false, err
+		}
+		if plain, err := ecies.Decrypt(h.key, buf[:legacyLen], nil, nil); err == nil {
+			if len(buf) > legacyLen {
+				return nil, nil, false, handshakeErr("read", errTrailingData)
+			}
 			return buf, plain, true, nil
 		}
 	}
@@ -226,12 +244,13 @@ func (h *handshake) readPacket(r io.Reader, legacyLen int) (packet, plain []byte
 	if size < ecies.Overhead {
 		return nil, nil, false, handshakeErr("decode", fmt.Errorf("packet of %d bytes is too short", size))
 	}
-	have := len(buf)
-	buf = append(buf, make([]byte, size+2-have)...)
-	if _, err := io.ReadFull(r, buf[have:]); err != nil {
-		return nil, nil, false, handshakeErr("read", err)
+	if buf, err = readTo(r, buf, size+2); err != nil {
+		return nil, nil, false, err
 	}
-	if have == 2 {
+	if len(buf) > size+2 {
+		return nil, nil, false, handshakeErr("read", errTrailingData)
+	}
+	if !tryLegacy { // else filtered above
 		if err := h.filterPacket(buf); err != nil {
 			return nil, nil, false, err
 		}
@@ -241,6 +260,27 @@ func (h *handshake) readPacket(r io.Reader, legacyLen int) (packet, plain []byte
 		return nil, nil, false, handshakeErr("decrypt", err)
 	}
 	return buf, plain, false, nil
+}
+
+// errTrailingData fails a handshake whose auth packet came with more bytes
+// after it: the initiator must wait for ack before it sends anything else.
+var errTrailingData = errors.New("rlpx: data after the handshake packet")
+
+// readTo reads from r until buf, which holds the start of a packet, holds at
+// least n bytes. An end of stream before that is io.ErrUnexpectedEOF.
+func readTo(r io.Reader, buf []byte, n int) ([]byte, error) {
+	have := len(buf)
+	if have >= n {
+		return buf, nil
+	}
+	buf = append(buf, make([]byte, n-have)...)
+	if _, err := io.ReadFull(r, buf[have:]); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, handshakeErr("read", err)
+	}
+	return buf, nil
 }
 
 func (h *handshake) filterPacket(p []byte) error {

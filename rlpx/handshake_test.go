@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/devp2p-go/devp2p/crypto"
@@ -318,5 +319,34 @@ func TestHandshakeWrongKey(t *testing.T) {
 	var herr *HandshakeError
 	if err := <-errc; !errors.As(err, &herr) || herr.Phase != "decrypt" {
 		t.Fatalf("recipient error = %v, want decrypt HandshakeError", err)
+	}
+}
+
+// TestReadAuthPieces checks that the recipient's greedy first read still
+// assembles auth packets that arrive a byte at a time, in both formats.
+func TestReadAuthPieces(t *testing.T) {
+	keyB := mustKey(t, hexKeyB)
+	for _, v := range []string{vecAuth1, vecAuth2, vecAuth3} {
+		wire := mustHex(t, v)
+		packet, _, _, err := (&handshake{key: keyB}).readPacket(iotest.OneByteReader(bytes.NewReader(wire)), legacyAuthLen)
+		if err != nil {
+			t.Fatalf("readPacket: %v", err)
+		}
+		if !bytes.Equal(packet, wire) {
+			t.Fatalf("packet differs from the wire bytes")
+		}
+	}
+}
+
+// TestReadAuthTrailingData checks that bytes after auth, which an initiator
+// cannot send before ack, fail the handshake in both formats.
+func TestReadAuthTrailingData(t *testing.T) {
+	keyB := mustKey(t, hexKeyB)
+	for _, v := range []string{vecAuth1, vecAuth2} {
+		wire := append(mustHex(t, v), 1, 2, 3)
+		_, _, _, err := (&handshake{key: keyB}).readPacket(bytes.NewReader(wire), legacyAuthLen)
+		if !errors.Is(err, errTrailingData) {
+			t.Fatalf("err = %v, want errTrailingData", err)
+		}
 	}
 }

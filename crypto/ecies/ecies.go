@@ -153,24 +153,53 @@ func deriveKeys(z *[32]byte, s1 []byte) (ke [keLen]byte, km [sha256.Size]byte) {
 // SHA-256 and "other info" s1, producing 32 bytes: one hash block,
 // SHA-256(counter ‖ z ‖ s1) with the 32-bit big-endian counter 1.
 func concatKDF(z *[32]byte, s1 []byte) [32]byte {
-	var counter [4]byte
-	binary.BigEndian.PutUint32(counter[:], 1)
+	var in [4 + 32 + 64]byte
+	binary.BigEndian.PutUint32(in[:4], 1)
+	copy(in[4:], z[:])
+	if len(s1) <= 64 {
+		// One call on a stack buffer: no hash state on the heap.
+		copy(in[36:], s1)
+		K := sha256.Sum256(in[:36+len(s1)])
+		clear(in[:])
+		return K
+	}
 	h := sha256.New()
-	h.Write(counter[:])
-	h.Write(z[:])
+	h.Write(in[:36])
 	h.Write(s1)
+	clear(in[:])
 	var K [32]byte
 	h.Sum(K[:0])
 	return K
 }
 
 // messageTag returns HMAC-SHA-256(km, ivct ‖ s2), the tag of SEC 1, 3.5.
+// It is RFC 2104's construction written out (the key is one SHA-256 output,
+// shorter than the block), which allocates one hash state where crypto/hmac
+// allocates five objects.
 func messageTag(km *[sha256.Size]byte, ivct, s2 []byte) [tagLen]byte {
-	mac := hmac.New(sha256.New, km[:])
-	mac.Write(ivct)
-	mac.Write(s2)
-	var tag [tagLen]byte
-	mac.Sum(tag[:0])
+	const blockSize = 64
+	var pad [blockSize + sha256.Size]byte
+	for i := range blockSize {
+		var k byte
+		if i < len(km) {
+			k = km[i]
+		}
+		pad[i] = k ^ 0x36
+	}
+	inner := sha256.New()
+	inner.Write(pad[:blockSize])
+	inner.Write(ivct)
+	inner.Write(s2)
+	inner.Sum(pad[blockSize:blockSize])
+	for i := range blockSize {
+		var k byte
+		if i < len(km) {
+			k = km[i]
+		}
+		pad[i] = k ^ 0x5c
+	}
+	tag := sha256.Sum256(pad[:])
+	clear(pad[:])
 	return tag
 }
 

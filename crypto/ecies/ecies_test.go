@@ -2,6 +2,8 @@ package ecies
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -197,6 +199,30 @@ func BenchmarkDecrypt(b *testing.B) {
 	for b.Loop() {
 		if _, err := Decrypt(k, ct, nil, []byte{1, 2}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestMessageTagHMAC checks the written-out HMAC against crypto/hmac, and
+// the stack-buffer KDF against the streaming one for a long s1.
+func TestMessageTagHMAC(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 65, 500} {
+		km := sha256.Sum256([]byte{byte(n)})
+		ivct := bytes.Repeat([]byte{byte(n), 7}, n)
+		s2 := []byte{byte(n >> 8), byte(n)}
+		mac := hmac.New(sha256.New, km[:])
+		mac.Write(ivct)
+		mac.Write(s2)
+		if got := messageTag(&km, ivct, s2); !bytes.Equal(got[:], mac.Sum(nil)) {
+			t.Fatalf("tag differs from crypto/hmac for %d bytes", n)
+		}
+		z := sha256.Sum256(ivct)
+		h := sha256.New()
+		h.Write([]byte{0, 0, 0, 1})
+		h.Write(z[:])
+		h.Write(ivct)
+		if got := concatKDF(&z, ivct); !bytes.Equal(got[:], h.Sum(nil)) {
+			t.Fatalf("KDF differs for an s1 of %d bytes", n)
 		}
 	}
 }
