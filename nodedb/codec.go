@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/devp2p-go/devp2p/crypto"
@@ -294,12 +295,15 @@ func (urlScheme) NodeAddr(r *enr.Record) []byte {
 // encodePeer encodes r without its ID, which is the key.
 func encodePeer(r *PeerRecord) ([]byte, error) {
 	buf, lm := rlp.StartList(make([]byte, 0, 512))
-	if r.Node != nil {
+	switch {
+	case r.Node != nil:
 		var err error
 		if buf, err = appendNode(buf, r.Node, 0); err != nil {
 			return nil, err
 		}
-	} else {
+	case len(r.storedNode) > 0:
+		buf = append(buf, r.storedNode...)
+	default:
 		buf = rlp.AppendListHeader(buf, 0)
 	}
 	buf = rlp.AppendUint64(buf, encodeTime(r.FirstSeen))
@@ -317,8 +321,9 @@ func encodePeer(r *PeerRecord) ([]byte, error) {
 
 // decodePeer decodes a peer value stored under id. A stored node that does
 // not decode or verify is dropped (Node is nil) without failing the record:
-// reputation and bans must survive a bad address record.
-func decodePeer(b []byte, id enode.ID, schemes enr.IdentityScheme) (*PeerRecord, error) {
+// reputation and bans must survive a bad address record. Without withNode
+// the node is not decoded but kept encoded in storedNode.
+func decodePeer(b []byte, id enode.ID, schemes enr.IdentityScheme, withNode bool) (*PeerRecord, error) {
 	lr := newListReader(b, "peer")
 	nodeRaw := lr.raw()
 	r := &PeerRecord{
@@ -346,7 +351,9 @@ func decodePeer(b []byte, id enode.ID, schemes enr.IdentityScheme) (*PeerRecord,
 		return nil, corrupt("peer", err)
 	}
 	if len(nodeRaw) > 0 && nodeRaw[0] != 0xC0 {
-		if n, _, err := decodeNode(nodeRaw, id, schemes); err == nil {
+		if !withNode {
+			r.storedNode = slices.Clone(nodeRaw)
+		} else if n, _, err := decodeNode(nodeRaw, id, schemes); err == nil {
 			r.Node = n
 		}
 	}

@@ -92,10 +92,10 @@ func TestDecodeAcceptsAppendedFields(t *testing.T) {
 	rec := fullPeerRecord(t)
 	v := mustEncodePeer(t, rec)
 	ext := appendToList(v, []byte{0x82, 0x01, 0x02})
-	got, err := decodePeer(ext, rec.ID, enode.ValidSchemes)
+	got, err := decodePeer(ext, rec.ID, enode.ValidSchemes, true)
 	check(t, err)
 	comparePeers(t, got, rec)
-	if _, err := decodePeer(appendToList(v, []byte{0x82, 0x01}), rec.ID, enode.ValidSchemes); err == nil {
+	if _, err := decodePeer(appendToList(v, []byte{0x82, 0x01}), rec.ID, enode.ValidSchemes, true); err == nil {
 		t.Error("malformed appended field accepted")
 	}
 	e, err := decodeIPEntry(appendToList(encodeIPEntry(ipEntry{fails: 7}), []byte{0x05}))
@@ -162,7 +162,7 @@ func FuzzDecodePeerRecord(f *testing.F) {
 			}
 		}
 
-		rec, err := decodePeer(data, id, enode.ValidSchemes)
+		rec, err := decodePeer(data, id, enode.ValidSchemes, true)
 		if err != nil {
 			return
 		}
@@ -170,7 +170,7 @@ func FuzzDecodePeerRecord(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded record does not encode: %v", err)
 		}
-		rec2, err := decodePeer(enc, id, enode.ValidSchemes)
+		rec2, err := decodePeer(enc, id, enode.ValidSchemes, true)
 		if err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}

@@ -35,6 +35,10 @@ type PeerRecord struct {
 
 	Score  int32 // reputation, MinScore…MaxScore
 	Anchor bool  // long-lived outbound peer to dial first after a restart
+
+	// storedNode is the encoded node of a record read by PeerWithoutNode:
+	// PutPeer writes it back unless Node is set.
+	storedNode []byte
 }
 
 var errPeerIDMismatch = errors.New("nodedb: peer record ID differs from its node's ID")
@@ -72,11 +76,24 @@ func (db *DB) PutPeer(r *PeerRecord) error {
 // does not decode reads as absent; a stored node that does not verify
 // leaves Node nil.
 func (db *DB) Peer(id enode.ID) (*PeerRecord, bool) {
+	return db.peer(id, true)
+}
+
+// PeerWithoutNode is Peer without decoding the stored node record, which
+// is most of the work (the record's signature key is decompressed and its
+// identity checked): Node is nil. Writing the record back with PutPeer
+// keeps the stored node unless Node has been set. For callers that need
+// the counters or the score only, or replace the node anyway.
+func (db *DB) PeerWithoutNode(id enode.ID) (*PeerRecord, bool) {
+	return db.peer(id, false)
+}
+
+func (db *DB) peer(id enode.ID, withNode bool) (*PeerRecord, bool) {
 	v := db.get(bucketPeers, id[:])
 	if v == nil {
 		return nil, false
 	}
-	r, err := decodePeer(v, id, db.cfg.Schemes)
+	r, err := decodePeer(v, id, db.cfg.Schemes, withNode)
 	if err != nil {
 		return nil, false
 	}
@@ -97,7 +114,7 @@ func (db *DB) Peers() []*PeerRecord {
 			if len(k) != len(enode.ID{}) {
 				return true
 			}
-			if r, err := decodePeer(v, enode.ID(k), db.cfg.Schemes); err == nil {
+			if r, err := decodePeer(v, enode.ID(k), db.cfg.Schemes, true); err == nil {
 				out = append(out, r)
 			}
 			return true
@@ -135,7 +152,7 @@ func (db *DB) ExpirePeers(now time.Time, maxAge time.Duration) (removed int, err
 			var r *PeerRecord
 			var err error
 			if len(k) == len(enode.ID{}) {
-				r, err = decodePeer(v, enode.ID(k), db.cfg.Schemes)
+				r, err = decodePeer(v, enode.ID(k), db.cfg.Schemes, true)
 			}
 			if r == nil || err != nil {
 				dead = append(dead, append([]byte(nil), k...))

@@ -256,7 +256,7 @@ func (s *peerStore) writeQueued() {
 func (s *peerStore) apply(op *storeOp) {
 	switch op.kind {
 	case opScore:
-		if r, ok := s.db.Peer(op.id); ok && int(r.Score) != op.score {
+		if r, ok := s.db.PeerWithoutNode(op.id); ok && int(r.Score) != op.score {
 			r.Score = int32(op.score)
 			s.put(r)
 		}
@@ -275,7 +275,17 @@ func (s *peerStore) apply(op *storeOp) {
 			delete(s.live, op.id)
 		}
 	}
-	r, ok := s.db.Peer(op.id)
+	// A dialed peer's record gets the node that was dialed, so the stored
+	// one need not be decoded (it is most of the cost of a read).
+	var (
+		r  *nodedb.PeerRecord
+		ok bool
+	)
+	if op.node != nil {
+		r, ok = s.db.PeerWithoutNode(op.id)
+	} else {
+		r, ok = s.db.Peer(op.id)
+	}
 	if !ok {
 		r = &nodedb.PeerRecord{ID: op.id}
 	}
@@ -390,7 +400,7 @@ func (s *peerStore) electAnchors(now time.Time) {
 }
 
 func (s *peerStore) setAnchor(id enode.ID, on bool) {
-	r, ok := s.db.Peer(id)
+	r, ok := s.db.PeerWithoutNode(id)
 	if !ok || r.Anchor == on {
 		return
 	}

@@ -77,7 +77,7 @@ func (r *reputation) entryLocked(id enode.ID) *repEntry {
 	}
 	e := &repEntry{id: id}
 	if r.db != nil {
-		if rec, ok := r.db.Peer(id); ok {
+		if rec, ok := r.db.PeerWithoutNode(id); ok {
 			e.score = int(rec.Score)
 		}
 	}
