@@ -60,8 +60,10 @@ func runChildIfRequested() {
 
 func childMain(cfg childConfig, in io.Reader, out io.Writer) error {
 	raiseFileLimit()
-	if cfg.Profile != "" {
-		runtime.MemProfileRate = 1 // an exact heap profile at "mem"
+	if cfg.Profile != "" && os.Getenv("BENCH_EXACT_HEAP") != "" {
+		// An exact heap profile at "mem"; its bookkeeping takes much of
+		// the CPU, so only on request, not with every CPU profile.
+		runtime.MemProfileRate = 1
 	}
 	pi, err := poolImplByName(cfg.Impl)
 	if err != nil {
