@@ -206,7 +206,8 @@ func (srv *Server) BanNode(id enode.ID, ip netip.Addr, ttl time.Duration, reason
 
 // Unban lifts the bans of id (if not zero) and ip (if valid) and reports
 // whether there were any in force. The stored bans of id and ip are deleted
-// from the node database too (by the peer store's goroutine).
+// from the node database too (by the peer store's goroutine), and the dial
+// backoff of id is cleared, so it may be dialed again at once.
 func (srv *Server) Unban(id enode.ID, ip netip.Addr) bool {
 	if srv.bans == nil {
 		return false
@@ -216,6 +217,10 @@ func (srv *Server) Unban(id enode.ID, ip netip.Addr) bool {
 		return false
 	}
 	removed := srv.bans.remove(id, ip)
+	if ds := srv.scheduler(); ds != nil && id != (enode.ID{}) {
+		// The failures that led to the ban backed the node off too.
+		ds.ForgetFailures(id)
+	}
 	if st := srv.pol.store.Load(); st != nil {
 		st.banLifted(id, ip)
 	} else if srv.nodedb != nil {

@@ -61,6 +61,7 @@ type Scheduler struct {
 	remPeerCh    chan peerEvent   // PeerRemoved
 	addPendingCh chan enode.ID    // InboundPending
 	remPendingCh chan enode.ID    // InboundCompleted
+	resetCh      chan enode.ID    // ForgetFailures
 	statsCh      chan chan Stats  // Stats
 
 	// Everything below here belongs to loop.
@@ -160,6 +161,7 @@ func newScheduler(cfg Config, setup SetupFunc) *Scheduler {
 		remPeerCh:      make(chan peerEvent),
 		addPendingCh:   make(chan enode.ID),
 		remPendingCh:   make(chan enode.ID),
+		resetCh:        make(chan enode.ID),
 		statsCh:        make(chan chan Stats),
 		dialing:        make(map[enode.ID]*dialTask),
 		peers:          make(map[enode.ID]bool),
@@ -229,6 +231,10 @@ func (s *Scheduler) InboundPending(id enode.ID) { send(s, s.addPendingCh, id) }
 // added. Calls pair up: a node with two pending inbound connections is
 // dialable again after the second InboundCompleted.
 func (s *Scheduler) InboundCompleted(id enode.ID) { send(s, s.remPendingCh, id) }
+
+// ForgetFailures clears the backoff of id, so that it may be dialed again
+// as soon as the other checks allow (an operator lifted its ban, say).
+func (s *Scheduler) ForgetFailures(id enode.ID) { send(s, s.resetCh, id) }
 
 // Stats returns the scheduler's counters. After Stop it returns the final
 // ones.
@@ -320,6 +326,9 @@ func (s *Scheduler) loop(it enode.Iterator) {
 				delete(s.pendingInbound, id)
 				s.updateStaticPool(id)
 			}
+		case id := <-s.resetCh: // ForgetFailures
+			s.backoff.reset(id)
+			s.updateStaticPool(id)
 		case n := <-s.addStaticCh: // AddStatic
 			s.addStatic(n)
 		case n := <-s.remStaticCh: // RemoveStatic

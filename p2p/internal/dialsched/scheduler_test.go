@@ -382,6 +382,24 @@ func TestDialSchedBackoffSkipsCandidates(t *testing.T) {
 }
 
 // With no peer for BootnodeFallback, bootnodes are dialed one at a time in
+// ForgetFailures lifts a node's backoff: it is dialed again once its dial
+// history has expired.
+func TestDialSchedForgetFailures(t *testing.T) {
+	t.Parallel()
+	n := nodes(1, 2)
+	dt := newDialTest(t, Config{MaxDialPeers: 4})
+	dt.run([]dialTestRound{
+		{discovered: n[:1], wantNewDials: n[:1]},
+		{setupFailed: map[*enode.Node]error{n[0]: errTestProtocol}},
+		{wait: HistoryExpiration, discovered: n[:1], check: func(t *testing.T, st Stats) {
+			if st.SkippedBackoff != 1 {
+				t.Errorf("SkippedBackoff %d, want 1", st.SkippedBackoff)
+			}
+		}},
+		{update: func(s *Scheduler) { s.ForgetFailures(n[0].ID()) }, discovered: n[:1], wantNewDials: n[:1]},
+	})
+}
+
 // rotation, subject to history and backoff.
 func TestDialSchedBootnodeFallback(t *testing.T) {
 	t.Parallel()
