@@ -172,7 +172,10 @@ func New(srv *p2p.Server, reg prometheus.Registerer) (*Collector, error) {
 	if err := reg.Register(c); err != nil {
 		return nil, err
 	}
-	go c.loop()
+	// Subscribed before New returns, so that no event after it is missed.
+	events := make(chan *p2p.PeerEvent, eventBuffer)
+	feed := srv.SubscribeEvents(events)
+	go c.loop(events, feed)
 	return c, nil
 }
 
@@ -258,10 +261,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // additions of a batch. If the feed drops the subscription because the
 // loop fell behind, the loop catches up with the peer set and subscribes
 // again.
-func (c *Collector) loop() {
+func (c *Collector) loop(events chan *p2p.PeerEvent, feed p2p.Subscription) {
 	defer close(c.done)
-	events := make(chan *p2p.PeerEvent, eventBuffer)
-	feed := c.srv.SubscribeEvents(events)
 	defer func() { feed.Unsubscribe() }()
 	var batch []*p2p.PeerEvent
 	for {
